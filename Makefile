@@ -1,0 +1,26 @@
+# The two commands of the README:
+#   make book   set up a fresh Debian/Ubuntu machine and build the whole book
+#   make test   set up (with test tools and chromium) and run every test
+.PHONY: book test setup setup-dev lint bench clean
+
+book: setup
+	.venv/bin/course build
+
+test: setup-dev
+	.venv/bin/ruff check .
+	.venv/bin/python -m pytest -p no:cacheprovider
+
+setup:
+	bash scripts/setup.sh
+
+setup-dev:
+	bash scripts/setup.sh --dev
+
+lint:
+	.venv/bin/ruff check .
+
+bench:
+	.venv/bin/python benchmarks/bench_engine.py
+
+clean:
+	rm -rf _build media

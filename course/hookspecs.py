@@ -1,0 +1,63 @@
+"""The hooks a course plugin may implement.
+
+Every hook receives a ``register`` callback and calls it once per object it
+contributes, the way simonw/llm's ``register_models`` does. A plugin is an
+ordinary module (built in, or from any distribution with an entry point in the
+``course`` group) whose functions are marked with :data:`course.hookimpl`.
+
+pluggy calls implementations last-registered-first; the course never relies on
+that order. Concepts are ordered by :attr:`course.Concept.order`, roadmap
+entries by their ``order`` then title.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from course import hookspec
+
+
+@hookspec
+def register_concepts(register: Callable[[Any], None]) -> None:
+    """Contribute concept chapters.
+
+    Called once, when the plugin manager is first asked for the concepts
+    (``course list``, ``run``, ``render``, ``build``, ``check``). Call
+    ``register(concept)`` for each :class:`course.Concept` instance the plugin
+    provides. A concept bundles its metadata (slug, title, order, summary), its
+    experiment, metrics, figures, animation, chapter template and the claims it
+    checks. Slugs must be unique across all installed plugins.
+    """
+
+
+@hookspec
+def register_roadmap(register: Callable[[Any], None]) -> None:
+    """Contribute entries to the book's "future sections" roadmap.
+
+    Called when the book is assembled. Call ``register(entry)`` with a
+    :class:`course.RoadmapEntry` for each future section or sequel paper the
+    plugin wants listed. Entries are grouped by ``entry.group`` and sorted by
+    ``entry.order``.
+    """
+
+
+@hookspec
+def register_glossary(register: Callable[[Any], None]) -> None:
+    """Contribute glossary terms.
+
+    Called when the book is assembled. Call ``register(entry)`` with a
+    :class:`course.GlossaryEntry` per term. Terms are sorted alphabetically; a
+    term registered twice keeps the first definition in concept order and the
+    build warns about the other.
+    """
+
+
+@hookspec
+def register_commands(cli: Any) -> None:
+    """Add commands to the ``course`` command-line tool.
+
+    Called once when the CLI starts, with the top-level :class:`click.Group`.
+    Use ``@cli.command()`` to attach new commands. Built-in command names
+    cannot be replaced.
+    """

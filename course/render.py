@@ -1,0 +1,166 @@
+"""The one module that talks to Manim's configuration and renderer.
+
+Each render runs inside its own ``tempconfig`` with its own ``output_file``
+and a private media folder; the finished video, its poster frame (PNG) and
+its captions (WebVTT, from the scene's subcaptions) are moved into place only
+when complete, so an interrupted render leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from course.concept import Animation
+
+#: quality presets a user can name, mapped to Manim's names
+QUALITIES: dict[str, str] = {
+    "low": "low_quality",  # 480p15
+    "medium": "medium_quality",  # 720p30
+    "high": "high_quality",  # 1080p60
+    "production": "production_quality",  # 1440p60
+    "4k": "fourk_quality",  # 2160p60
+}
+FORMATS = ("mp4", "webm", "gif")
+
+
+@dataclass
+class Rendered:
+    """The files one render produced."""
+
+    video: Path
+    poster: Path
+    captions: Path | None
+
+
+def _config(media_dir: Path, name: str, quality: str, fmt: str, **extra: Any) -> dict[str, Any]:
+    from course_animations import palette
+
+    if quality not in QUALITIES:
+        raise ValueError(f"invalid quality {quality!r}; choose one of {', '.join(QUALITIES)}")
+    if fmt not in FORMATS:
+        raise ValueError(f"invalid format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    cfg = {
+        "quality": QUALITIES[quality],
+        "media_dir": str(media_dir),
+        "output_file": name,
+        "disable_caching": True,
+        "verbosity": "ERROR",
+        "progress_bar": "none",
+        "background_color": palette.BACKGROUND,
+        "format": fmt,
+        "write_to_movie": True,
+        "save_last_frame": False,
+    }
+    cfg.update(extra)
+    return cfg
+
+
+def _silence_manim() -> None:
+    import logging
+
+    logging.getLogger("manim").setLevel(logging.ERROR)
+
+
+def render(
+    animation: Animation,
+    out_dir: Path,
+    name: str,
+    quality: str = "low",
+    fmt: str = "mp4",
+) -> Rendered:
+    """Render ``animation`` to ``out_dir/name.{fmt}`` with poster and captions."""
+    from manim import tempconfig
+
+    _silence_manim()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".render-{name}-", dir=out_dir) as tmp:
+        media = Path(tmp)
+        with tempconfig(_config(media, name, quality, fmt)):
+            scene = animation.scene()
+            scene.render()
+            movie = Path(scene.renderer.file_writer.movie_file_path)
+        if not movie.exists():
+            raise RuntimeError(f"Manim finished without writing {movie.name}")
+        poster_tmp = media / f"{name}.poster.png"
+        save_last_frame(movie, poster_tmp)
+        srt = movie.with_suffix(".srt")
+        vtt_tmp = None
+        if srt.exists() and srt.read_text(encoding="utf-8").strip():
+            vtt_tmp = media / f"{name}.vtt"
+            vtt_tmp.write_text(srt_to_vtt(srt.read_text(encoding="utf-8")), encoding="utf-8")
+        video = out_dir / f"{name}.{fmt}"
+        poster = out_dir / f"{name}.png"
+        captions = out_dir / f"{name}.vtt" if vtt_tmp else None
+        # poster and captions first, video last: a video present means all are
+        shutil.move(poster_tmp, poster)
+        if vtt_tmp and captions:
+            shutil.move(vtt_tmp, captions)
+        shutil.move(movie, video)
+    return Rendered(video, poster, captions)
+
+
+def construct(animation: Animation, quality: str = "low") -> Any:
+    """Build the scene and play it without writing a video (a dry run).
+
+    Returns the scene, whose ``renderer.get_frame()`` is the last frame as
+    an RGBA array: tests check its content instead of golden images.
+    """
+    from manim import tempconfig
+
+    _silence_manim()
+    with tempfile.TemporaryDirectory(prefix="course-dry-") as tmp:
+        with tempconfig(_config(Path(tmp), "dry", quality, "mp4", write_to_movie=False)):
+            scene = animation.scene()
+            scene.render()
+    return scene
+
+
+def save_last_frame(video: Path, png: Path) -> Path:
+    """Write the last frame of ``video`` as a PNG (the poster)."""
+    video = Path(video)
+    if video.suffix == ".gif":
+        from PIL import Image
+
+        with Image.open(video) as im:
+            im.seek(getattr(im, "n_frames", 1) - 1)
+            im.convert("RGB").save(png)
+        return Path(png)
+    import av
+
+    last = None
+    with av.open(str(video)) as container:
+        for frame in container.decode(video=0):
+            last = frame
+    if last is None:
+        raise RuntimeError(f"{video} has no frames")
+    last.to_image().save(png)
+    return Path(png)
+
+
+_TIME = re.compile(r"(\d\d:\d\d:\d\d),(\d\d\d)")
+
+
+def srt_to_vtt(srt: str) -> str:
+    """Convert SubRip captions (what Manim writes) to WebVTT (what browsers read)."""
+    body = _TIME.sub(r"\1.\2", srt.replace("\r\n", "\n")).strip()
+    return "WEBVTT\n\n" + body + "\n"
+
+
+def missing_system_tools() -> list[tuple[str, str]]:
+    """System programs Manim needs that are absent: (what, how to install)."""
+    missing = []
+    for prog, pkg in (("latex", "texlive-latex-base texlive-latex-extra"), ("dvisvgm", "dvisvgm")):
+        if shutil.which(prog) is None:
+            missing.append((prog, f"apt-get install {pkg}  (or run scripts/install-system-deps.sh)"))
+    try:
+        import cairo  # noqa: F401
+        import manimpango  # noqa: F401
+    except ImportError as exc:
+        missing.append(("cairo/pango", f"apt-get install libcairo2-dev libpango1.0-dev pkg-config, then reinstall: {exc}"))
+    return missing
