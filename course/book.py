@@ -28,7 +28,7 @@ from course.render import Rendered
 
 #: hand-written pages, in book order before and after the concept chapters
 PAGES_BEFORE = ["intro", "features-as-directions", "terminology"]
-PAGES_AFTER = ["open-questions", "roadmap", "glossary", "references", "reproduction"]
+PAGES_AFTER = ["open-questions", "roadmap", "glossary", "references", "reproduction", "plugin-guide"]
 
 
 @dataclass
