@@ -16,6 +16,11 @@ if TYPE_CHECKING:  # manim is heavy; plugin modules import it lazily too
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
+#: the book's parts in reading order, with their captions in the table of
+#: contents; a concept whose ``part`` is not listed here gets a part of its own
+#: (captioned with its name) after these
+PARTS: dict[str, str] = {"foundations": "Foundations", "concepts": "Concepts"}
+
 
 @dataclass
 class Figure:
@@ -94,7 +99,10 @@ class Concept:
         claims(metrics) -> list[Claim]
 
     ``order`` places the chapter in the book (smaller first); built-ins use
-    multiples of 10.
+    multiples of 10. ``part`` names the part of the book the chapter belongs
+    to: ``"foundations"`` (before the concept chapters, for pages that set up
+    the vocabulary), ``"concepts"`` (the default), or any other name, which
+    becomes a part of its own after the concepts (see :data:`PARTS`).
     """
 
     slug: str
@@ -103,6 +111,7 @@ class Concept:
     summary: str
     question: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    part: str = "concepts"
 
     # -- stages ------------------------------------------------------------
     def settings(self, quick: bool = False) -> dict[str, Any]:
