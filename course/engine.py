@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -32,6 +33,8 @@ import numpy as np
 import torch
 
 ModelKind = Literal["relu", "linear", "neuron"]
+#: sweeps whose (instances × batch × features) tensor is smaller than this train on one thread
+SMALL_SWEEP = 1 << 18
 Schedule = Literal["constant", "linear", "cosine"]
 
 
@@ -195,22 +198,22 @@ class _Sampler:
     def __init__(self, cfg: ToyConfig, prob: torch.Tensor, batch: int, gen: torch.Generator) -> None:
         self.cfg = cfg
         self.prob = prob  # (I, 1, n)
+        self.neg_inv_prob = -1.0 / prob
+        self.one = torch.ones((1, 1, 1), device=prob.device)
         self.gen = gen
         inst, _, n = prob.shape
         self.buf = torch.empty(inst, batch, n, device=prob.device)
-        self.mask = torch.empty(inst, batch, n, dtype=torch.bool, device=prob.device)
         self.simple = not cfg.correlated_sets and not cfg.anticorrelated_sets
 
     def __call__(self) -> torch.Tensor:
         if self.simple:
-            # One uniform draw serves both purposes: u < p decides presence and,
-            # given presence, u / p is uniform on [0, 1).
+            # One uniform draw u serves both purposes, in three passes and no
+            # temporaries: x = ReLU(1 − u / p) is 0 when u ≥ p (probability
+            # 1 − p) and, given u < p, uniform on (0, 1].
             x = self.buf
             torch.rand(x.shape, generator=self.gen, out=x)
-            torch.lt(x, self.prob, out=self.mask)
-            x.div_(self.prob)
-            x.mul_(self.mask)
-            return x
+            torch.addcmul(self.one, x, self.neg_inv_prob, out=x)
+            return x.relu_()
         return self._with_sets()
 
     def _with_sets(self) -> torch.Tensor:
@@ -274,43 +277,60 @@ def _lr_factor(schedule: Schedule, step: int, steps: int) -> float:
 class _ManualGrad:
     """Hand-written loss gradient for the ReLU-output and linear models.
 
-    With z = (x Wᵀ) W + b and e = x' − x, the per-instance loss
-    L = mean(I ⊙ e²) has dL/dz = (2 / (B n)) I ⊙ e ⊙ 1[z > 0] (no mask for
-    the linear model), and W receives the decoder and encoder terms.
+    With z = (x Wᵀ) W + b, x' = ReLU(z) and e = x' − x, the per-instance
+    loss L = mean(I ⊙ e²) has dL/dz = c ⊙ e ⊙ 1[z > 0] with
+    c = 2 I / (B n) (no mask for the linear model). The per-feature factor c
+    is folded into the small tensors (W's columns, dW, db) rather than the
+    (instances, batch, features) ones, so the large tensors see only: the
+    bias broadcast, one subtraction, one ReLU-mask pass and one reduction.
     """
 
     def __init__(self, inst: int, batch: int, n: int, m: int, imp: torch.Tensor, relu: bool) -> None:
         dev = imp.device
         self.z = torch.empty(inst, batch, n, device=dev)
+        self.e = torch.empty(inst, batch, n, device=dev)
         self.h = torch.empty(inst, batch, m, device=dev)
         self.dh = torch.empty(inst, batch, m, device=dev)
-        self.mask = torch.empty(inst, batch, n, dtype=torch.bool, device=dev)
-        self.coef = (2.0 / (batch * n)) * imp  # (I, 1, n)
-        self.uniform = bool(torch.all(imp == imp.flatten()[0]))
+        self.coef = ((2.0 / (batch * n)) * imp).reshape(inst, 1, n)  # c, per instance and feature
         self.relu = relu
 
     def __call__(self, W: torch.Tensor, b: torch.Tensor, x: torch.Tensor, want_loss: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        z, h, dh = self.z, self.h, self.dh
+        z, e, h, dh, c = self.z, self.e, self.h, self.dh, self.coef
         torch.bmm(x, W.transpose(1, 2), out=h)
         torch.baddbmm(b.unsqueeze(1), h, W, out=z)
-        loss = None
+        torch.sub(z, x, out=e)  # z − x, equal to x' − x wherever z > 0
         if self.relu:
-            torch.gt(z, 0, out=self.mask)
+            torch.ops.aten.threshold_backward.grad_input(e, z, 0, grad_input=e)  # zero where z ≤ 0
+        loss = None
         if want_loss:
             out = torch.relu(z) if self.relu else z
-            loss = (self.coef * (out - x).square()).sum(dim=(1, 2)) / 2.0
-        g = z.sub_(x)
-        if self.relu:
-            g.mul_(self.mask)
-        if self.uniform:
-            g.mul_(float(self.coef.flatten()[0]))
-        else:
-            g.mul_(self.coef)
-        db = g.sum(dim=1)
-        dW = torch.bmm(h.transpose(1, 2), g)  # decoder
-        torch.bmm(g, W.transpose(1, 2), out=dh)
-        dW.baddbmm_(dh.transpose(1, 2), x)  # encoder
+            loss = (c * (out - x).square()).sum(dim=(1, 2)) / 2.0
+        # g = c ⊙ e; c multiplies columns, so apply it to the small products
+        db = e.sum(dim=1) * c.squeeze(1)
+        dW = torch.bmm(h.transpose(1, 2), e).mul_(c)  # decoder term
+        torch.bmm(e, (W * c).transpose(1, 2), out=dh)
+        dW.baddbmm_(dh.transpose(1, 2), x)  # encoder term
         return dW, db, loss
+
+
+def _adam(params: list[torch.Tensor], lr: float) -> torch.optim.Optimizer:
+    """Adam, fused into one kernel per parameter where this torch supports it."""
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr)
+
+
+@contextmanager
+def _threads_for(elements: int):
+    """One torch thread for small sweeps: their ops are too short to share."""
+    before = torch.get_num_threads()
+    if elements < SMALL_SWEEP and before > 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def train(
@@ -320,6 +340,16 @@ def train(
     progress: Callable[[int, int], None] | None = None,
 ) -> TrainResult:
     """Train every instance of ``cfg`` together; deterministic for a seed."""
+    with _threads_for(cfg.n_levels * cfg.n_seeds * cfg.batch_size * cfg.n_features):
+        return _train(cfg, seed, device, progress)
+
+
+def _train(
+    cfg: ToyConfig,
+    seed: int,
+    device: str,
+    progress: Callable[[int, int], None] | None,
+) -> TrainResult:
     imp_np, prob_np = cfg.arrays()
     levels, n, m, k = cfg.n_levels, cfg.n_features, cfg.n_hidden, cfg.n_seeds
     inst = levels * k
@@ -334,7 +364,7 @@ def train(
     std = math.sqrt(2.0 / (m + n))  # xavier normal, per instance
     W = (torch.randn(inst, m, n, generator=gen, device=dev) * std).requires_grad_(True)
     b = torch.zeros(inst, n, device=dev, requires_grad=True)
-    opt = torch.optim.Adam([W, b], lr=cfg.lr)
+    opt = _adam([W, b], cfg.lr)
     sampler = _Sampler(cfg, prob, cfg.batch_size, gen)
     manual = None
     if cfg.model in ("relu", "linear") and sampler.simple:
