@@ -211,6 +211,11 @@ def _preflight() -> None:
         _fail("missing system dependencies:\n" + "\n".join(lines))
 
 
+from course import cli_contrib  # noqa: E402 - `course new`, `check`, `plugins` (plugin authors)
+
+cli_contrib.attach(cli)
+
+
 def main() -> None:
     """Entry point of the ``course`` script: load plugins once, add their commands, run."""
     from course import plugins

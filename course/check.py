@@ -1,0 +1,454 @@
+"""``course check``: validate plugins against the contract without building the book.
+
+For every plugin: it loaded, its hooks are real hooks and are marked with
+``@course.hookimpl``, and what it registered has the right type. For every
+concept: its metadata, and each stage on the smallest settings
+(``settings(quick=True)``) — the experiment runs, the metrics are JSON with
+finite numbers and a ``"runs"`` list, the figures exist and are described, the
+scene constructs (a dry run with no video), the claims are ``Claim`` objects
+and the chapter template renders with the context ``course build`` gives it.
+
+Each problem is a :class:`Problem`: one line that names the plugin and says
+how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from course import pipeline
+from course.concept import Animation, Claim, Figure
+from course.plugins import Course, PluginError, PluginInfo, Registered
+
+#: what ``course build`` passes to a chapter template (see course.book.build_chapter)
+CONTEXT_NAMES = ("concept", "metrics", "runs", "figures", "video", "claims")
+RERUN = "rerun with --traceback to see where"
+
+
+@dataclass
+class Problem:
+    """One thing wrong with a plugin, and how to fix it."""
+
+    plugin: str
+    where: str
+    message: str
+    fix: str = ""
+    concept: str = ""
+    traceback: str = ""
+
+    def line(self) -> str:
+        """The problem as one line of text."""
+        subject = f"plugin {self.plugin!r}"
+        if self.concept:
+            subject += f", concept {self.concept!r}"
+        text = f"{subject}, {self.where}: {_one_line(self.message)}"
+        if self.fix:
+            text += f". Fix: {self.fix}"
+        return text
+
+
+@dataclass
+class ConceptReport:
+    """The checks of one concept: what passed (``notes``) and what did not."""
+
+    slug: str
+    plugin: str
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def line(self) -> str:
+        """The success line (meaningful when :attr:`ok`)."""
+        return f"{self.slug} (plugin {self.plugin!r}): {', '.join(self.notes)}; {self.seconds:.1f} s"
+
+
+@dataclass
+class Report:
+    """Everything ``course check`` found."""
+
+    plugin_problems: list[Problem] = field(default_factory=list)
+    concepts: list[ConceptReport] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.plugin_problems + [p for c in self.concepts for p in c.problems]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def lines(self) -> list[str]:
+        """One line per problem, then one per concept that passed."""
+        return [f"FAIL {p.line()}" for p in self.problems] + [
+            f"ok   {c.line()}" for c in self.concepts if c.ok
+        ]
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split()).rstrip(".")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --------------------------------------------------------------------------- plugins
+
+
+def _hook_names(course: Course) -> list[str]:
+    return sorted(name for name in dir(course.pm.hook) if not name.startswith("_"))
+
+
+def _load_error_fix(err: PluginError, hooks: Sequence[str]) -> str:
+    msg = err.message
+    if err.where == "import":
+        return f"make the plugin's module importable ({RERUN})"
+    if err.where == "registration":
+        return "give each hook function exactly the arguments of its hook (see the plugin author's guide)"
+    if err.where not in hooks and err.where.startswith("register"):
+        close = difflib.get_close_matches(err.where, hooks, n=1)
+        return f"rename {err.where} to {close[0]}" if close else "use one of the hooks listed"
+    if "registered a " in msg and "expected a course." in msg:
+        kind = msg.rsplit("expected a ", 1)[1]
+        return f"call register() with {kind} instances only"
+    if err.tb:  # the hook itself raised
+        return f"make the {err.where} hook run without raising ({RERUN})"
+    return ""  # load()'s own validation messages already say what to change
+
+
+def check_plugins(course: Course, only: Sequence[str] | None = None) -> list[Problem]:
+    """Problems of the plugins themselves: load errors, unmarked or misspelled hooks.
+
+    ``only`` limits the check to plugins of those names.
+    """
+    hooks = _hook_names(course)
+    problems = [
+        Problem(e.plugin, e.where, e.message, _load_error_fix(e, hooks), traceback=e.tb)
+        for e in course.errors
+        if only is None or e.plugin in only
+    ]
+    for info in course.plugins:
+        if only is not None and info.name not in only:
+            continue
+        problems += _plugin_shape(info, hooks)
+    return problems
+
+
+def _plugin_shape(info: PluginInfo, hooks: Sequence[str]) -> list[Problem]:
+    out: list[Problem] = []
+    module = info.module
+    if isinstance(module, ModuleType):
+        for name, fn in sorted(vars(module).items()):
+            if not callable(fn) or getattr(fn, "__module__", None) != module.__name__:
+                continue
+            if hasattr(fn, "course_impl"):
+                continue
+            if name in hooks:
+                out.append(Problem(info.name, name, "the function is not marked as a hook, so the course never calls it",
+                                   "decorate it with @course.hookimpl"))
+            elif name.startswith("register"):
+                close = difflib.get_close_matches(name, hooks, n=1, cutoff=0.8)
+                if close:
+                    out.append(Problem(info.name, name, f"there is no hook named {name!r}",
+                                       f"rename it to {close[0]} and decorate it with @course.hookimpl"))
+    if not info.hooks and not out:
+        out.append(Problem(info.name, "hooks", "the plugin implements no hooks",
+                           "decorate its register_* functions with @course.hookimpl"))
+    return out
+
+
+# --------------------------------------------------------------------------- concepts
+
+
+class _Failed(Exception):
+    """Stops checking the later stages of a concept."""
+
+
+def _plugin_error(report: ConceptReport, exc: PluginError, fix: str) -> Problem:
+    stage = exc.where.split(".", 1)[1] if "." in exc.where else exc.where
+    return Problem(report.plugin, stage, exc.message, fix, concept=report.slug, traceback=exc.tb)
+
+
+def check_concept(
+    reg: Registered,
+    workdir: Path | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    scene: bool = True,
+) -> ConceptReport:
+    """Run every stage of one concept on its quick settings and report what is wrong.
+
+    Figures go to ``workdir/SLUG`` (a temporary folder by default); nothing is
+    cached and no video is written.
+    """
+    c = reg.concept
+    report = ConceptReport(c.slug, reg.plugin.name)
+    start = time.perf_counter()
+    tmp = None
+    if workdir is None:
+        tmp = Path(tempfile.mkdtemp(prefix=f"course-check-{c.slug}-"))
+        outdir = tmp
+    else:
+        outdir = Path(workdir) / c.slug
+    try:
+        _stages(reg, report, outdir, seed, device, scene)
+    except _Failed:
+        pass
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        report.seconds = time.perf_counter() - start
+    return report
+
+
+def _stages(reg: Registered, report: ConceptReport, outdir: Path, seed: int, device: str, scene: bool) -> None:
+    c = reg.concept
+
+    def problem(where: str, message: str, fix: str, tb: str = "") -> Problem:
+        p = Problem(report.plugin, where, message, fix, concept=c.slug, traceback=tb)
+        report.problems.append(p)
+        return p
+
+    # metadata (slug, title and order were validated when the plugin loaded)
+    if not isinstance(c.summary, str) or not c.summary.strip():
+        problem("metadata", "the summary is empty", "set summary= to one sentence; `course list` and the book show it")
+    if not isinstance(c.question, str) or not c.question.strip():
+        problem("metadata", "the motivating question is empty",
+                "set question= to the question the chapter opens with and answers")
+
+    # experiment and metrics: everything after them needs both
+    try:
+        result, _ = pipeline.experiment(reg, seed=seed, device=device, quick=True, use_cache=False)
+    except PluginError as exc:
+        if exc.where.endswith("settings()"):
+            fix = "make settings(quick=True) return a dict of JSON values (numbers, strings, lists, dicts)"
+        elif "expected a course.Result" in exc.message:
+            fix = "return course.Result(self.slug, settings, seed, arrays={...}, info={...}) from run()"
+        else:
+            fix = f"make run() succeed on settings(quick=True) ({RERUN})"
+        report.problems.append(_plugin_error(report, exc, fix))
+        raise _Failed from exc
+    report.notes.append("experiment runs")
+    try:
+        metrics = pipeline.metrics(reg, result)
+    except PluginError as exc:
+        if "non-finite" in exc.message:
+            fix = "keep every metric finite on the quick settings (guard divisions by zero)"
+        elif exc.tb:
+            fix = f"make metrics() run on the quick result ({RERUN})"
+        else:
+            fix = 'return {"runs": [...], ...} holding plain JSON numbers (course.jsonable converts numpy values)'
+        report.problems.append(_plugin_error(report, exc, fix))
+        raise _Failed from exc
+    report.notes.append(f"{len(metrics['runs'])} runs of metrics")
+
+    figures = _check_figures(reg, report, problem, result, metrics, outdir)
+    anim = _check_animation(reg, report, problem, result, metrics, scene)
+    claims = _check_claims(reg, report, problem, metrics)
+    if figures is not None and claims is not None and anim is not False:
+        _check_chapter(reg, report, problem, metrics, figures, anim, claims)
+
+
+def _check_figures(reg, report, problem, result, metrics, outdir) -> list[Figure] | None:
+    c = reg.concept
+    fig_dir = outdir / "figures"
+    try:
+        figures = pipeline.stage(reg, "figures", c.figures, result, metrics, fig_dir)
+    except PluginError as exc:
+        report.problems.append(_plugin_error(report, exc, f"make figures() run on the quick result ({RERUN})"))
+        return None
+    figures = [] if figures is None else figures
+    if not isinstance(figures, list | tuple):
+        problem("figures()", f"returned {type(figures).__name__}", "return a list of course.Figure")
+        return None
+    ok = True
+    names: set[str] = set()
+    for f in figures:
+        if not isinstance(f, Figure):
+            problem("figures()", f"returned a {type(f).__name__} in its list", "return course.Figure objects only")
+            ok = False
+        elif not Path(f.path).is_file():
+            problem("figures()", f"figure {f.name!r} points to {f.path}, which does not exist",
+                    "write the file inside outdir before returning its Figure")
+            ok = False
+        elif not str(f.caption).strip() or not str(f.alt).strip():
+            problem("figures()", f"figure {f.name!r} has no caption or no alt text",
+                    "say what to look at in caption= and describe the picture in alt=")
+            ok = False
+        elif f.name in names:
+            problem("figures()", f"two figures are named {f.name!r}", "give every figure its own name")
+            ok = False
+        names.add(getattr(f, "name", ""))
+    if not ok:
+        return None
+    report.notes.append(f"{len(figures)} figure{'s' if len(figures) != 1 else ''}")
+    return list(figures)
+
+
+def _check_animation(reg, report, problem, result, metrics, scene: bool) -> Animation | None | bool:
+    """The Animation (None when the concept has none); False when it is broken."""
+    from course import render
+
+    c = reg.concept
+    try:
+        anim = pipeline.stage(reg, "animation", c.animation, result, metrics)
+    except PluginError as exc:
+        report.problems.append(_plugin_error(report, exc, f"make animation() run on the quick result ({RERUN})"))
+        return False
+    if anim is None:
+        report.notes.append("no animation")
+        return None
+    if not isinstance(anim, Animation):
+        problem("animation()", f"returned {type(anim).__name__}", "return a course.Animation or None")
+        return False
+    if not callable(anim.scene):
+        problem("animation()", "Animation.scene is not callable",
+                "pass a callable that returns a new Scene, e.g. functools.partial(MyScene, weights)")
+        return False
+    if not str(anim.description).strip():
+        problem("animation()", "the animation has no description",
+                "describe in words what the video shows (Animation.description)")
+        return False
+    if not scene:
+        report.notes.append("scene not constructed")
+        return anim
+    try:
+        built = pipeline.stage(reg, "scene", render.construct, anim)
+    except PluginError as exc:
+        report.problems.append(_plugin_error(report, exc, f"make the scene construct on the quick result ({RERUN})"))
+        return False
+    captions = len(getattr(built.renderer.file_writer, "subcaptions", []) or [])
+    if captions == 0:
+        problem("scene", "the scene adds no subcaptions, so its video would ship without captions",
+                "narrate with self.add_subcaption(text, duration=...) built from the metrics")
+        return False
+    report.notes.append(f"scene constructs ({float(built.time):.0f} s, {captions} captions)")
+    return anim
+
+
+def _check_claims(reg, report, problem, metrics) -> list[Claim] | None:
+    try:
+        claims = pipeline.stage(reg, "claims", reg.concept.claims, metrics)
+    except PluginError as exc:
+        report.problems.append(_plugin_error(report, exc, f"make claims() run on the quick metrics ({RERUN})"))
+        return None
+    claims = [] if claims is None else claims
+    if not isinstance(claims, list | tuple) or not all(isinstance(x, Claim) for x in claims):
+        problem("claims()", f"returned {_describe(claims)}", "return a list of course.Claim")
+        return None
+    report.notes.append(f"{len(claims)} claim{'s' if len(claims) != 1 else ''}")
+    return list(claims)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        kinds = sorted({type(x).__name__ for x in value})
+        return f"a {type(value).__name__} of {', '.join(kinds) or 'nothing'}"
+    return f"a {type(value).__name__}"
+
+
+_LINE = re.compile(r"line (\d+)")
+
+
+def _check_chapter(reg, report, problem, metrics, figures, anim, claims) -> None:
+    import jinja2
+
+    from course.book import figure_markdown, render_template, video_markdown
+    from course.render import Rendered
+
+    c = reg.concept
+    try:
+        template = pipeline.stage(reg, "chapter", c.chapter)
+    except PluginError as exc:
+        report.problems.append(_plugin_error(
+            report, exc, "put chapter.md beside the module that defines the concept, or override chapter()"))
+        return
+    if not isinstance(template, str):
+        problem("chapter()", f"returned {type(template).__name__}", "return the chapter template as a str")
+        return
+    figs = {f.name: figure_markdown(f, f"figures/{c.slug}/{Path(f.path).name}") for f in figures}
+    video = ""
+    if anim is not None:
+        media = Path("media")
+        fake = Rendered(media / f"{c.slug}.mp4", media / f"{c.slug}.png", media / f"{c.slug}.vtt")
+        video = video_markdown(fake, anim.description, anim.title or c.title, "../_static/media")
+    ctx = {"concept": c, "metrics": metrics, "runs": metrics["runs"], "figures": figs, "video": video, "claims": claims}
+    try:
+        page = render_template(template, **ctx)
+    except jinja2.TemplateSyntaxError as exc:
+        problem("chapter template", f"{exc.message} (line {exc.lineno})", "fix the Jinja2 syntax on that line")
+        return
+    except jinja2.UndefinedError as exc:
+        problem("chapter template", str(exc),
+                f"use only the names {', '.join(CONTEXT_NAMES)} and keys the metrics really have")
+        return
+    except Exception as exc:  # noqa: BLE001 - a filter or attribute of the plugin's own
+        import traceback
+
+        problem("chapter template", f"{type(exc).__name__}: {exc}", f"fix the template expression ({RERUN})",
+                traceback.format_exc())
+        return
+    first = next((ln for ln in page.splitlines() if ln.strip()), "")
+    if not first.startswith("# "):
+        problem("chapter template", "the page does not start with a '# Title' heading",
+                "make the first line the chapter's title, like '# Superposition'")
+    unused = [name for name, md in figs.items() if md not in page]
+    for name in unused:
+        problem("chapter template", f"figure {name!r} never appears in the page",
+                f"place {{{{ figures.{name} }}}} where the reader should see it")
+    if video and video not in page:
+        problem("chapter template", "the video never appears in the page", "place {{ video }} in the chapter")
+    report.notes.append("chapter renders")
+
+
+# --------------------------------------------------------------------------- everything
+
+
+def iter_check(
+    course: Course,
+    slugs: Sequence[str] | None = None,
+    workdir: Path | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    scene: bool = True,
+) -> Iterator[Problem | ConceptReport]:
+    """Yield plugin problems first, then one :class:`ConceptReport` per concept as it finishes.
+
+    With ``slugs``, only those concepts (and the plugins providing them) are checked.
+    """
+    regs = course.concepts if not slugs else [course.get(s) for s in slugs]
+    only = None if not slugs else sorted({r.plugin.name for r in regs})
+    yield from check_plugins(course, only)
+    for reg in regs:
+        yield check_concept(reg, workdir=workdir, seed=seed, device=device, scene=scene)
+
+
+def check(
+    course: Course,
+    slugs: Sequence[str] | None = None,
+    workdir: Path | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    scene: bool = True,
+    on_item: Callable[[Problem | ConceptReport], None] | None = None,
+) -> Report:
+    """Check ``course``'s plugins and concepts (all, or ``slugs``); see :func:`iter_check`."""
+    report = Report()
+    for item in iter_check(course, slugs, workdir, seed, device, scene):
+        if isinstance(item, Problem):
+            report.plugin_problems.append(item)
+        else:
+            report.concepts.append(item)
+        if on_item is not None:
+            on_item(item)
+    return report
