@@ -106,7 +106,11 @@ def _one_line(text: str, limit: int = 300) -> str:
 
 
 def _hook_names(course: Course) -> list[str]:
-    return sorted(name for name in dir(course.pm.hook) if not name.startswith("_"))
+    """The hooks with a spec (an unknown hook a plugin tried to implement has none)."""
+    return sorted(
+        name for name in dir(course.pm.hook)
+        if not name.startswith("_") and getattr(course.pm.hook, name).spec is not None
+    )
 
 
 def _load_error_fix(err: PluginError, hooks: Sequence[str]) -> str:
@@ -238,6 +242,12 @@ def _stages(reg: Registered, report: ConceptReport, outdir: Path, seed: int, dev
             fix = f"make run() succeed on settings(quick=True) ({RERUN})"
         report.problems.append(_plugin_error(report, exc, fix))
         raise _Failed from exc
+    except Exception as exc:  # noqa: BLE001 - e.g. source_files() of an odd plugin, while keying
+        import traceback
+
+        problem("experiment", f"{type(exc).__name__}: {exc}",
+                f"make the concept's files readable and its settings hashable ({RERUN})", traceback.format_exc())
+        raise _Failed from exc
     report.notes.append("experiment runs")
     try:
         metrics = pipeline.metrics(reg, result)
@@ -250,7 +260,8 @@ def _stages(reg: Registered, report: ConceptReport, outdir: Path, seed: int, dev
             fix = 'return {"runs": [...], ...} holding plain JSON numbers (course.jsonable converts numpy values)'
         report.problems.append(_plugin_error(report, exc, fix))
         raise _Failed from exc
-    report.notes.append(f"{len(metrics['runs'])} runs of metrics")
+    n = len(metrics["runs"])
+    report.notes.append(f"metrics ({n} run{'s' if n != 1 else ''})")
 
     figures = _check_figures(reg, report, problem, result, metrics, outdir)
     anim = _check_animation(reg, report, problem, result, metrics, scene)
@@ -280,6 +291,10 @@ def _check_figures(reg, report, problem, result, metrics, outdir) -> list[Figure
         elif not Path(f.path).is_file():
             problem("figures()", f"figure {f.name!r} points to {f.path}, which does not exist",
                     "write the file inside outdir before returning its Figure")
+            ok = False
+        elif not Path(f.path).resolve().is_relative_to(fig_dir.resolve()):
+            problem("figures()", f"figure {f.name!r} is written outside the folder it was given",
+                    "write every figure inside outdir (the build copies that folder)")
             ok = False
         elif not str(f.caption).strip() or not str(f.alt).strip():
             problem("figures()", f"figure {f.name!r} has no caption or no alt text",
