@@ -6,14 +6,26 @@ Layout of a build folder ``OUT``::
     OUT/src/_static/media/SLUG.{mp4,png,vtt}   videos, posters, captions
     OUT/src/data/SLUG.json                     each concept's metrics
     OUT/_build/html/    the HTML book (index.html is what `course build` prints)
+    OUT/.sphinx/        Sphinx's incremental work folder
+    OUT/build.log       tracebacks of the last build's failures (absent if none)
+    OUT/sphinx.log      Sphinx's output when it failed
+    OUT/.lock           held while a build writes OUT
+
+Every file in ``OUT/src`` and the whole of ``OUT/_build/html`` is replaced in
+one rename, and only when its content changed: an interrupted build leaves the
+previous book in place, and the next one picks up where it stopped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
+import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -21,9 +33,10 @@ from typing import Any
 
 import jinja2
 
-from course import pipeline
+from course import cache, pipeline
 from course.concept import Claim, Figure
 from course.plugins import Course, PluginError, Registered
+from course.progress import Emit, Record, Tracker
 from course.render import Rendered
 
 #: hand-written pages, in book order before and after the concept chapters
@@ -45,9 +58,18 @@ class ChapterOutput:
 
 @dataclass
 class BuildReport:
+    """What a build made: the index page, the chapters, what failed, and how long it took."""
+
     index: Path | None = None
     chapters: list[ChapterOutput] = field(default_factory=list)
     errors: list[PluginError] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+    log: Path | None = None
+    files: int = 0
+    files_written: int = 0
+    files_removed: int = 0
+    sphinx_seconds: float = 0.0
+    seconds: float = 0.0
 
 
 # --------------------------------------------------------------------------- templates
@@ -99,53 +121,79 @@ def render_template(text: str, **context: Any) -> str:
 # --------------------------------------------------------------------------- chapters
 
 
-def build_chapter(reg: Registered, src: Path, quality: str = "low", seed: int = 0, device: str = "cpu") -> ChapterOutput:
-    """Run one concept through every stage and write its page into ``src``."""
-    from course import render
+def _copy(src: Path, dest: Path) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+    return dest
 
+
+def write_chapter(reg: Registered, art: pipeline.Artifacts, src: Path) -> ChapterOutput:
+    """Write one concept's page, data, figures and video into ``src``.
+
+    ``art`` is what :func:`course.pipeline.produce` made (cached or fresh);
+    this is the cheap part that runs on every build: the claims and the
+    chapter template, so editing a chapter's text only rewrites its page.
+    """
     c = reg.concept
-    result, cached = pipeline.experiment(reg, seed=seed, device=device)
-    metrics = pipeline.metrics(reg, result)
+    metrics = art.metrics
     pipeline.write_json(src / "data" / f"{c.slug}.json", {"concept": c.slug, **metrics})
 
     fig_dir = src / "concepts" / "figures" / c.slug
-    figures = pipeline.stage(reg, "figures", c.figures, result, metrics, fig_dir) or []
-    for f in figures:
-        if not isinstance(f, Figure) or not Path(f.path).exists():
-            raise PluginError(reg.plugin.name, f"{c.slug}.figures()", f"returned {f!r}: expected course.Figure objects whose files exist")
+    figures = [Figure(f.name, _copy(f.path, fig_dir / Path(f.path).name), f.caption, f.alt) for f in art.figures]
 
     video = None
-    anim = pipeline.stage(reg, "animation", c.animation, result, metrics)
-    media = src / "_static" / "media"
-    if anim is not None:
-        video = pipeline.stage(reg, "render", render.render, anim, media, c.slug, quality)
+    anim = art.animation
+    if art.video is not None:
+        media = src / "_static" / "media"
+        v = art.video
+        video = Rendered(
+            _copy(v.video, media / v.video.name),
+            _copy(v.poster, media / v.poster.name),
+            _copy(v.captions, media / v.captions.name) if v.captions else None,
+        )
 
     claims = pipeline.stage(reg, "claims", c.claims, metrics) or []
+    if not isinstance(claims, list | tuple) or not all(isinstance(cl, Claim) for cl in claims):
+        raise PluginError(reg.plugin.name, f"{c.slug}.claims()", "must return a list of course.Claim")
     ctx = {
         "concept": c,
         "metrics": metrics,
         "runs": metrics["runs"],
         "figures": {f.name: figure_markdown(f, f"figures/{c.slug}/{Path(f.path).name}") for f in figures},
-        "video": video_markdown(video, anim.description, anim.title or c.title, "../_static/media") if video and anim else "",
+        "video": video_markdown(video, anim["description"], anim["title"] or c.title, "../_static/media") if video and anim else "",
         "claims": claims,
     }
     template = pipeline.stage(reg, "chapter", c.chapter)
+    if not isinstance(template, str):
+        raise PluginError(reg.plugin.name, f"{c.slug}.chapter()", f"returned {type(template).__name__}, expected the template text (str)")
     page = pipeline.stage(reg, "chapter template", render_template, template, **ctx)
     (src / "concepts").mkdir(parents=True, exist_ok=True)
     (src / "concepts" / f"{c.slug}.md").write_text(page, encoding="utf-8")
+    cached = all(r.status in ("cached", "none") for r in art.records)
     return ChapterOutput(reg, metrics, figures, video, claims, cached)
+
+
+def build_chapter(reg: Registered, src: Path, quality: str = "low", seed: int = 0, device: str = "cpu") -> ChapterOutput:
+    """Run one concept through every stage (in this process) and write its page into ``src``."""
+    art = pipeline.produce(reg, pipeline.Options(seed=seed, device=device, quality=quality))
+    assert art is not None
+    return write_chapter(reg, art, src)
 
 
 # --------------------------------------------------------------------------- whole book
 
 
 def copy_static_pages(src: Path) -> None:
-    """Copy the hand-written pages and configuration from ``course_book``."""
+    """Copy the hand-written pages and configuration from ``course_book``,
+    and MathJax into ``_static`` so the book renders math offline."""
+    from course import assets
+
     root = resources.files("course_book")
     for item in root.iterdir():
         if item.name.startswith(("__", ".")):
             continue
         _copy_tree(item, src / item.name)
+    assets.install_mathjax(src / "_static")
 
 
 def _copy_tree(item: Any, dest: Path) -> None:
@@ -186,27 +234,152 @@ def write_toc(src: Path, chapters: list[ChapterOutput]) -> None:
 
 
 def write_generated_pages(course: Course, src: Path, report: BuildReport) -> None:
-    """Roadmap, glossary and reproduction report, from hooks and results."""
+    """Roadmap, glossary and reproduction report, from hooks and results; then
+    the hand-written ``*.md.j2`` pages (see :func:`render_static_pages`)."""
     from course import pages
 
+    built = [ch.reg.concept.slug for ch in report.chapters]
     (src / "roadmap.md").write_text(pages.roadmap(course), encoding="utf-8")
-    (src / "glossary.md").write_text(pages.glossary(course), encoding="utf-8")
+    (src / "glossary.md").write_text(pages.glossary(course, built), encoding="utf-8")
     (src / "reproduction.md").write_text(pages.reproduction(report.chapters, report.errors), encoding="utf-8")
+    render_static_pages(src, report.chapters)
 
 
-def run_sphinx(src: Path, out: Path) -> Path:
-    """Build HTML with Jupyter Book 1, failing on any Sphinx warning."""
+def render_static_pages(src: Path, chapters: list[ChapterOutput]) -> None:
+    """Render each hand-written page ``NAME.md.j2`` in ``src`` to ``NAME.md``.
+
+    Hand-written pages that quote measured numbers are Jinja2 templates
+    (plain ``.md`` pages are copied as they are). Their context is
+    :func:`course.pages.page_context`: ``concepts`` (slug -> concept,
+    metrics, runs, claims of each chapter this build made), ``claims_held``,
+    ``claims_total``, and the ``num`` filter.
+    """
+    from course import pages
+
+    context = pages.page_context(chapters)
+    for template in sorted(src.rglob("*.md.j2")):
+        try:
+            page = render_template(template.read_text(encoding="utf-8"), **context)
+        except jinja2.TemplateError as exc:
+            raise RuntimeError(f"hand-written page {template.name}: {type(exc).__name__}: {exc}") from exc
+        template.with_suffix("").write_text(page, encoding="utf-8")
+        template.unlink()
+
+
+def sync_tree(new: Path, dest: Path) -> tuple[int, int]:
+    """Make ``dest`` hold exactly the files of ``new``, touching only what differs.
+
+    Changed files are moved over in one rename each (``new`` must be on the
+    same file system); files whose content is unchanged keep their time
+    stamp, so Sphinx rebuilds only the pages that changed. Returns
+    (files written, files removed).
+    """
+    import filecmp
+
+    dest.mkdir(parents=True, exist_ok=True)
+    seen: set[Path] = set()
+    written = removed = 0
+    for p in sorted(new.rglob("*")):
+        if p.is_dir():
+            continue
+        rel = p.relative_to(new)
+        seen.add(rel)
+        d = dest / rel
+        if d.is_file() and filecmp.cmp(p, d, shallow=False):
+            continue
+        if d.is_dir():
+            shutil.rmtree(d)
+        d.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(p, d)
+        written += 1
+    for d in sorted(dest.rglob("*"), reverse=True):
+        if d.is_file() and d.relative_to(dest) not in seen:
+            d.unlink()
+            removed += 1
+        elif d.is_dir() and not any(d.iterdir()):
+            d.rmdir()
+    return written, removed
+
+
+def _jupyter_book() -> str:
     exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(src), "--path-output", str(out),
-           "--builder", "html", "-W", "-n", "--keep-going", "--all", "-q"]
+    return str(exe) if exe.exists() else "jupyter-book"
+
+
+def run_sphinx(src: Path, out: Path, fresh: bool = False) -> Path:
+    """Build HTML with Jupyter Book 1, failing on any Sphinx warning; publish it whole.
+
+    Sphinx works incrementally in ``OUT/.sphinx`` (only pages whose source
+    changed are rebuilt); the finished HTML is then copied and swapped into
+    ``OUT/_build/html`` in one rename, so the published book is never half
+    written. After a failed or interrupted run the work folder is discarded,
+    so the next build reads every page again and reports the same warnings.
+    """
+    work = out / ".sphinx"
+    marker = work / "INCOMPLETE"
+    if fresh or marker.exists():
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    cmd = [_jupyter_book(), "build", str(src), "--path-output", str(work),
+           "--builder", "html", "-W", "-n", "--keep-going", "-q"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
+    log = out / "sphinx.log"
     if proc.returncode != 0:
-        log = out / "sphinx.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(proc.stdout + proc.stderr, encoding="utf-8")
+        shutil.rmtree(work, ignore_errors=True)
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
         raise RuntimeError(f"jupyter-book build failed (full log: {log}):\n{tail}")
-    return out / "_build" / "html" / "index.html"
+    log.unlink(missing_ok=True)
+    html_dir = out / "_build" / "html"
+    html_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = html_dir.parent / cache.tmp_name("html")
+    try:
+        shutil.copytree(work / "_build" / "html", tmp)
+        cache.replace_dir(tmp, html_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    marker.unlink()
+    return html_dir / "index.html"
+
+
+class BuildLocked(RuntimeError):
+    """Another ``course`` command is writing the same build folder."""
+
+
+@contextlib.contextmanager
+def output_lock(out: Path, command: str = "build") -> Iterator[None]:
+    """Hold ``OUT/.lock`` for the whole build; if another process holds it, fail at once."""
+    from filelock import FileLock, Timeout
+
+    out.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(out / ".lock"))
+    owner = out / ".lock-owner"
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        who = owner.read_text(encoding="utf-8").strip() if owner.exists() else "another process"
+        raise BuildLocked(
+            f"{out} is in use by another course command ({who}); wait for it to finish, "
+            "or build into another folder with --out"
+        ) from None
+    try:
+        owner.write_text(f"course {command}, pid {os.getpid()}, started {time.strftime('%H:%M:%S')}", encoding="utf-8")
+        yield
+    finally:
+        owner.unlink(missing_ok=True)
+        lock.release()
+
+
+def write_log(path: Path, errors: list[PluginError]) -> Path:
+    """Write each failure with its traceback to ``path`` (the build log)."""
+    parts = []
+    for e in errors:
+        parts.append(f"== plugin {e.plugin!r} failed in {e.where}\n{e.message}\n\n{e.tb or '(no traceback)'}\n")
+    text = "\n".join(parts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def build(
@@ -216,25 +389,71 @@ def build(
     seed: int = 0,
     device: str = "cpu",
     keep_going: bool = False,
+    jobs: int | None = None,
+    emit: Emit | None = None,
+    quick: bool = False,
+    fresh: bool = False,
 ) -> BuildReport:
-    """Build the whole book into ``out``; returns what was built and what failed."""
+    """Build the whole book into ``out``; returns what was built and what failed.
+
+    The heavy stages of every concept come from the cache or run in ``jobs``
+    worker processes (see :func:`course.pipeline.produce_all`); the pages
+    are generated into a staging folder and synced into ``OUT/src``;
+    Sphinx then rebuilds the pages that changed. The build holds
+    ``OUT/.lock``. Failures (with ``keep_going``) and their tracebacks go
+    to ``OUT/build.log``; without ``keep_going`` the first failure is
+    raised at once (its traceback is in the log too).
+    """
+    t0 = time.perf_counter()
     out = Path(out)
-    src = out / "src"
-    if src.exists():
-        shutil.rmtree(src)
-    src.mkdir(parents=True)
-    report = BuildReport(errors=list(course.errors))
-    if course.errors and not keep_going:
-        raise course.errors[0]
-    copy_static_pages(src)
-    for reg in course.concepts:
+    emit = emit or (lambda e: None)
+    with output_lock(out):
+        report = BuildReport(errors=list(course.errors), log=out / "build.log")
         try:
-            report.chapters.append(build_chapter(reg, src, quality=quality, seed=seed, device=device))
+            if course.errors and not keep_going:
+                raise course.errors[0]
+            cache.sweep()
+            report.chapters, report.records = _build_pages(course, out, quality, seed, device, keep_going, jobs, emit, quick, report)
+            tracker = Tracker("book", emit)
+            with tracker.stage("sphinx"):
+                report.index = run_sphinx(out / "src", out, fresh=fresh)
+            report.sphinx_seconds = tracker.records[-1].seconds
         except PluginError as exc:
-            if not keep_going:
-                raise
-            report.errors.append(exc)
-    write_generated_pages(course, src, report)
-    write_toc(src, report.chapters)
-    report.index = run_sphinx(src, out)
+            write_log(report.log, [*report.errors, exc])
+            raise
+        if report.errors:
+            write_log(report.log, report.errors)
+        else:
+            report.log.unlink(missing_ok=True)
+    report.seconds = time.perf_counter() - t0
     return report
+
+
+def _build_pages(course: Course, out: Path, quality: str, seed: int, device: str, keep_going: bool,
+                 jobs: int | None, emit: Emit, quick: bool, report: BuildReport) -> tuple[list[ChapterOutput], list[Record]]:
+    staging = out / cache.tmp_name("staging")
+    staging.mkdir(parents=True)
+    try:
+        copy_static_pages(staging)
+        opts = pipeline.Options(seed=seed, device=device, quick=quick, quality=quality)
+        outcome = pipeline.produce_all(course, course.concepts, opts, jobs=jobs, emit=emit, keep_going=keep_going)
+        report.errors += outcome.errors
+        chapters = []
+        for reg in course.concepts:
+            art = outcome.artifacts.get(reg.concept.slug)
+            if art is None:
+                continue
+            try:
+                chapters.append(write_chapter(reg, art, staging))
+            except PluginError as exc:
+                if not keep_going:
+                    raise
+                report.errors.append(exc)
+        report.chapters = chapters
+        write_generated_pages(course, staging, report)
+        write_toc(staging, chapters)
+        report.files = sum(1 for p in staging.rglob("*") if p.is_file())
+        report.files_written, report.files_removed = sync_tree(staging, out / "src")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return chapters, outcome.records

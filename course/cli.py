@@ -143,36 +143,131 @@ def format_table(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+JOBS_HELP = "Worker processes for experiments and renders (default: the number of CPU cores)."
+
+
+def _reporter(quiet: bool):
+    from course.progress import Reporter
+
+    return Reporter(mode="quiet" if quiet else None)
+
+
+def _plugin_failure(exc, log: Path | None, hint: str = "") -> str:
+    where = f"\n(traceback in {log})" if log is not None and exc.tb else ""
+    return f"{exc}{where}{hint}"
+
+
 @cli.command()
-@click.argument("concept", type=CONCEPT)
+@click.argument("concepts", nargs=-1, type=CONCEPT)
+@click.option("--all", "all_", is_flag=True, help="Render every concept that has an animation.")
 @click.option("-q", "--quality", type=click.Choice(list(QUALITIES)), default="low", show_default=True,
               help="Video quality: low 480p15, medium 720p30, high 1080p60, production 1440p60, 4k 2160p60.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="mp4", show_default=True, help="Video format.")
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="mp4", show_default=True, help="Video format.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("media"), show_default=True,
-              help="Folder for the video, its poster (PNG) and captions (WebVTT).")
+              help="Folder for the videos, their posters (PNG) and captions (WebVTT).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the experiment.")
 @click.option("--device", default="cpu", show_default=True, help="Torch device for training.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help=JOBS_HELP)
+@click.option("--keep-going", is_flag=True, help="Render the other concepts when one fails; list failures at the end.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr, only errors.")
 @click.pass_context
-def render(ctx: click.Context, concept: str, quality: str, fmt: str, out: Path, seed: int, device: str) -> None:
-    """Render CONCEPT's animation from its trained weights; print the video's path."""
-    from course import pipeline
-    from course import render as R
-    from course.plugins import PluginError
+def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: str, fmt: str, out: Path,
+           seed: int, device: str, jobs: int | None, keep_going: bool, quiet: bool) -> None:
+    """Render the animation of each CONCEPT (or --all) from its trained weights.
 
+    For each concept it writes, with names that stay the same from one render
+    to the next so that a slide deck can link them:
+
+    \b
+      OUT/SLUG-QUALITY.FORMAT   the video   (e.g. media/superposition-high.mp4)
+      OUT/SLUG-QUALITY.png      its poster frame (the last frame)
+      OUT/SLUG-QUALITY.vtt      its captions (WebVTT, from the scene's narration)
+
+    and prints the videos' paths, one per line. Renders are cached: asking
+    again for the same quality and format copies the cached files.
+    """
+    import time
+
+    from course import book, cache, pipeline
+    from course.plugins import PluginError
+    from course.progress import summary
+
+    if all_ and concepts:
+        raise click.UsageError("give concept names or --all, not both")
+    if not all_ and not concepts:
+        raise click.UsageError("name a concept to render, or use --all")
     _preflight()
     course = _load(ctx)
-    reg = course.get(concept)
+    regs = course.concepts if all_ else [course.get(s) for s in dict.fromkeys(concepts)]
+    reporter = _reporter(quiet)
+    log = cache.cache_dir() / "logs" / "render.log"
+    t0 = time.perf_counter()
+    opts = pipeline.Options(seed=seed, device=device, quality=quality, fmt=fmt)
     try:
-        result, _ = pipeline.experiment(reg, seed=seed, device=device)
-        metrics = pipeline.metrics(reg, result)
-        anim = pipeline.stage(reg, "animation", reg.concept.animation, result, metrics)
-        if anim is None:
-            _fail(f"concept {concept!r} has no animation")
-        suffix = "" if quality == "low" else f"-{quality}"
-        done = pipeline.stage(reg, "render", R.render, anim, out, f"{concept}{suffix}", quality, fmt)
+        with book.output_lock(out, "render"):
+            outcome = pipeline.produce_all(course, regs, opts, jobs=jobs, emit=reporter, keep_going=keep_going)
+            written = []
+            for reg in regs:
+                art = outcome.artifacts.get(reg.concept.slug)
+                if art is None:
+                    continue
+                if art.video is None:
+                    if not all_:
+                        _fail(f"concept {reg.concept.slug!r} has no animation")
+                    continue
+                written.append(publish_render(art, out, quality))
     except PluginError as exc:
+        reporter.close()
+        book.write_log(log, [exc])
+        _fail(_plugin_failure(exc, log, "\n(use --keep-going to render the others)"))
+    except RuntimeError as exc:
+        reporter.close()
         _fail(str(exc))
-    click.echo(str(done.video))
+    finally:
+        reporter.close()
+    failures = [str(e) for e in outcome.errors]
+    if outcome.errors:
+        book.write_log(log, outcome.errors)
+        failures.append(f"tracebacks: {log}")
+    if not quiet:
+        extra = [f"videos in {out}/ as SLUG-{quality}.{fmt}, with SLUG-{quality}.png and .vtt"] if written else []
+        click.echo(summary(outcome.records, time.perf_counter() - t0, failures, extra), err=True)
+        if not written and not outcome.errors:
+            click.echo("No concept has an animation.", err=True)
+    elif failures:
+        for f in failures:
+            click.secho(f"failed: {f}", fg="yellow", err=True)
+    for video in written:
+        click.echo(str(video))
+    if outcome.errors:
+        sys.exit(1)
+
+
+def publish_render(art, out: Path, quality: str) -> Path:
+    """Copy a cached render to ``out/SLUG-QUALITY.{ext,png,vtt}``, each file in one rename.
+
+    The poster and captions go first and the video last, so a video present
+    means its poster and captions are too.
+    """
+    import os
+    import shutil
+
+    from course import cache
+
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{art.slug}-{quality}"
+    v = art.video
+    pairs = [(v.poster, out / f"{stem}.png")]
+    if v.captions is not None:
+        pairs.append((v.captions, out / f"{stem}.vtt"))
+    else:
+        (out / f"{stem}.vtt").unlink(missing_ok=True)
+    pairs.append((v.video, out / f"{stem}{v.video.suffix}"))
+    for src, dest in pairs:
+        tmp = dest.with_name(cache.tmp_name())
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+    return pairs[-1][1]
 
 
 @cli.command()
@@ -182,24 +277,93 @@ def render(ctx: click.Context, concept: str, quality: str, fmt: str, out: Path, 
               help="Quality of the videos embedded in the book.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of every experiment.")
 @click.option("--device", default="cpu", show_default=True, help="Torch device for training.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help=JOBS_HELP)
 @click.option("--keep-going", is_flag=True, help="Build the rest of the book when a plugin fails; list failures at the end.")
+@click.option("--quiet", is_flag=True, help="No progress or summary on stderr, only errors.")
+@click.option("--fresh", is_flag=True, help="Have Sphinx rebuild every page, not only the changed ones.")
+@click.option("--quick", is_flag=True, help="Smallest settings: a fast smoke build whose numbers are not the science.")
 @click.pass_context
-def build(ctx: click.Context, out: Path, quality: str, seed: int, device: str, keep_going: bool) -> None:
-    """Run every concept and write the HTML book; print the path of its index.html."""
+def build(ctx: click.Context, out: Path, quality: str, seed: int, device: str, jobs: int | None,
+          keep_going: bool, quiet: bool, fresh: bool, quick: bool) -> None:
+    """Run every concept and write the HTML book; print the path of its index.html.
+
+    Experiments, figures and videos come from the cache when nothing they
+    depend on changed, and the others run in parallel (--jobs); editing a
+    chapter's text rewrites only its page. Progress and a summary of what
+    was cached and rebuilt go to stderr. Use `course clean` to start afresh.
+    """
     from course import book
     from course.plugins import PluginError
+    from course.progress import fmt_seconds, summary
 
     _preflight()
     course = _load(ctx)
+    reporter = _reporter(quiet)
+    log = Path(out) / "build.log"
     try:
-        report = book.build(course, out, quality=quality, seed=seed, device=device, keep_going=keep_going)
+        report = book.build(course, out, quality=quality, seed=seed, device=device, keep_going=keep_going,
+                            jobs=jobs, emit=reporter, quick=quick, fresh=fresh)
     except PluginError as exc:
-        _fail(f"{exc}\n(use --keep-going to build the rest of the book)")
+        reporter.close()
+        _fail(_plugin_failure(exc, log, "\n(use --keep-going to build the rest of the book)"))
     except RuntimeError as exc:
+        reporter.close()
         _fail(str(exc))
-    for err in report.errors:
-        click.secho(f"failed: {err}", fg="yellow", err=True)
+    finally:
+        reporter.close()
+    failures = [str(e) for e in report.errors]
+    if report.errors:
+        failures.append(f"tracebacks: {report.log}")
+    if not quiet:
+        extra = [
+            f"book sources: {report.files} files, {report.files_written} written, {report.files_removed} removed; "
+            f"HTML in {fmt_seconds(report.sphinx_seconds)}",
+        ]
+        click.echo(summary(report.records, report.seconds, failures, extra), err=True)
+    else:
+        for f in failures:
+            click.secho(f"failed: {f}", fg="yellow", err=True)
     click.echo(str(report.index))
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("_build/book"), show_default=True,
+              help="The build folder to remove.")
+@click.option("--all", "all_", is_flag=True, help="Also drop the trained experiments (the next build retrains everything).")
+def clean(out: Path, all_: bool) -> None:
+    """Remove the build folder and the cached figures and videos.
+
+    The trained experiments stay cached (they are the slow part) unless
+    --all is given. Rendered videos in a `course render --out` folder are
+    not touched.
+    """
+    import shutil
+
+    from course import book, cache
+
+    def mb(n: int) -> str:
+        return f"{n / 1e6:.1f} MB"
+
+    if out.exists():
+        try:
+            with book.output_lock(out, "clean"):
+                n = cache.size(out)
+                for child in out.iterdir():
+                    if child.name in (".lock", ".lock-owner"):
+                        continue
+                    shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        except RuntimeError as exc:
+            _fail(str(exc))
+        shutil.rmtree(out, ignore_errors=True)
+        click.echo(f"removed {out} ({mb(n)})")
+    kinds = cache.KINDS if all_ else ("figures", "renders")
+    for folder, n in cache.clean(kinds):
+        click.echo(f"removed {folder} ({mb(n)})")
+    swept = cache.sweep()
+    if swept:
+        click.echo(f"removed {len(swept)} temporary folder(s) left by interrupted builds")
+    if not all_:
+        click.echo(f"kept the trained experiments in {cache.cache_dir() / 'experiments'} (drop them with --all)")
 
 
 def _preflight() -> None:

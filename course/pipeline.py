@@ -1,19 +1,43 @@
-"""The stages of one concept, each run with its errors attributed to the plugin.
+"""The stages of one concept, cached, in parallel, with errors attributed to the plugin.
 
-``settings → experiment (cached) → metrics → figures / animation / chapter``.
+``settings → experiment → metrics → figures → animation → render``.
+
+:func:`produce` runs the heavy stages of one concept and returns its
+:class:`Artifacts` (metrics, and figures and video inside the cache); each
+stage's output is cached by the hash of what it depends on (see
+:mod:`course.cache`), so a second run with nothing changed loads everything.
+:func:`produce_all` does it for many concepts: those entirely cached in the
+calling process, the others in worker processes (``jobs`` at a time). The
+pages (claims, chapter template) are the book's business
+(:mod:`course.book`): chapter text keys no cache.
+
+Any exception a plugin raises becomes a :class:`course.plugins.PluginError`
+naming the plugin, the concept and the stage (``superposition.run()``).
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import json
 import math
+import multiprocessing as mp
+import os
+import queue as queue_mod
+import shutil
+import signal
+import threading
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from course import cache
-from course.plugins import PluginError, Registered
+from course.concept import Animation, Figure
+from course.plugins import Course, PluginError, Registered
+from course.progress import Emit, Event, Record, Tracker
+from course.render import Rendered
 from course.results import CorruptResult, Result
 
 T = TypeVar("T")
@@ -37,6 +61,36 @@ def stage(reg: Registered, name: str, fn: Callable[..., T], *args: Any, **kwargs
         ) from exc
 
 
+# --------------------------------------------------------------------------- experiment
+
+
+def settings_of(reg: Registered, quick: bool = False) -> dict[str, Any]:
+    """The concept's settings, checked to be JSON."""
+    settings = stage(reg, "settings", reg.concept.settings, quick)
+    if not isinstance(settings, dict):
+        raise PluginError(reg.plugin.name, f"{reg.concept.slug}.settings()", f"returned {type(settings).__name__}, expected a dict")
+    _check_json(reg, "settings", settings)
+    return settings
+
+
+def _load_result(path: Path) -> Result | None:
+    if not path.exists():
+        return None
+    try:
+        return Result.load(path)
+    except CorruptResult:
+        return None  # recomputed; the save replaces the damaged entry
+
+
+def _save_result(result: Result, path: Path) -> None:
+    tmp = path.parent / cache.tmp_name()
+    try:
+        result.save(tmp / "entry")
+        cache.replace_dir(tmp / "entry", path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def experiment(
     reg: Registered,
     seed: int = 0,
@@ -44,22 +98,38 @@ def experiment(
     quick: bool = False,
     use_cache: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    settings: dict[str, Any] | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> tuple[Result, bool]:
-    """The concept's result, from the cache when possible. Returns (result, cached)."""
+    """The concept's result, from the cache when possible. Returns (result, cached).
+
+    A damaged cache entry is not loaded: the experiment runs again and its
+    result replaces the entry. While it trains, the concept's experiment lock
+    is held, so a concurrent build sharing the cache waits and then loads it
+    (``on_wait`` is called when that happens).
+    """
     c = reg.concept
-    settings = stage(reg, "settings", c.settings, quick)
-    _check_json(reg, "settings", settings)
+    if settings is None:
+        settings = settings_of(reg, quick)
     path = cache.cache_dir() / "experiments" / c.slug / cache.experiment_key(c, settings, seed, device)
-    if use_cache and path.exists():
-        try:
-            return Result.load(path), True
-        except CorruptResult:
-            pass  # recompute below; save() replaces the damaged entry
-    result = stage(reg, "run", c.run, settings, seed=seed, device=device, progress=progress)
-    if not isinstance(result, Result):
-        raise PluginError(reg.plugin.name, f"{c.slug}.run()", f"returned {type(result).__name__}, expected a course.Result")
-    if use_cache:
-        result.save(path)
+
+    def train() -> Result:
+        result = stage(reg, "run", c.run, settings, seed=seed, device=device, progress=progress)
+        if not isinstance(result, Result):
+            raise PluginError(reg.plugin.name, f"{c.slug}.run()", f"returned {type(result).__name__}, expected a course.Result")
+        return result
+
+    if not use_cache:
+        return train(), False
+    hit = _load_result(path)
+    if hit is not None:
+        return hit, True
+    with cache.lock("experiments", c.slug, on_wait):
+        hit = _load_result(path)  # another build may have made it while we waited
+        if hit is not None:
+            return hit, True
+        result = train()
+        _save_result(result, path)
     return result, False
 
 
@@ -105,3 +175,379 @@ def write_json(path: Path, value: Any) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(value, indent=1), encoding="utf-8")
     tmp.replace(path)
+
+
+# --------------------------------------------------------------------------- one concept
+
+
+@dataclass(frozen=True)
+class Options:
+    """What every concept of a build or render shares."""
+
+    seed: int = 0
+    device: str = "cpu"
+    quick: bool = False
+    quality: str = "low"
+    fmt: str = "mp4"
+    video: bool = True
+    use_cache: bool = True
+
+
+@dataclass
+class Artifacts:
+    """What the heavy stages of one concept produced.
+
+    ``figures`` and ``video`` point into the cache (copy them, never move or
+    edit them); ``animation`` is the video's ``title`` and ``description``,
+    or None when the concept has no animation (or ``video`` was off).
+    """
+
+    slug: str
+    metrics: dict[str, Any]
+    figures: list[Figure]
+    video: Rendered | None
+    animation: dict[str, str] | None
+    records: list[Record] = field(default_factory=list)
+
+
+def _check_figures(reg: Registered, figures: Any, outdir: Path) -> list[dict[str, str]]:
+    where = f"{reg.concept.slug}.figures()"
+    if figures is None:
+        return []
+    if not isinstance(figures, list | tuple):
+        raise PluginError(reg.plugin.name, where, f"returned {type(figures).__name__}, expected a list of course.Figure")
+    out = []
+    root = outdir.resolve()
+    for f in figures:
+        if not isinstance(f, Figure):
+            raise PluginError(reg.plugin.name, where, f"returned a {type(f).__name__} in its list, expected course.Figure objects")
+        path = Path(f.path).resolve()
+        if not path.is_file():
+            raise PluginError(reg.plugin.name, where, f"figure {f.name!r}: {f.path} does not exist")
+        try:
+            rel = path.relative_to(root)
+        except ValueError:
+            raise PluginError(reg.plugin.name, where, f"figure {f.name!r}: {f.path} is not inside the folder it was given ({outdir})") from None
+        out.append({"name": f.name, "file": str(rel), "caption": f.caption, "alt": f.alt})
+    return out
+
+
+def _last_duration(slug: str) -> float | None:
+    """Seconds of video of this concept's most recent render (an estimate for the bar)."""
+    best = None
+    for m in (cache.cache_dir() / "renders" / slug).glob("*/" + cache.MANIFEST):
+        try:
+            doc = json.loads(m.read_text(encoding="utf-8"))
+            dur = doc["meta"].get("duration")
+        except (OSError, ValueError, KeyError, AttributeError):
+            continue
+        if dur and (best is None or doc.get("created", 0) > best[0]):
+            best = (doc.get("created", 0), float(dur))
+    return best[1] if best else None
+
+
+def produce(reg: Registered, opts: Options, emit: Emit | None = None, only_cached: bool = False) -> Artifacts | None:
+    """Run (or load from the cache) the experiment, metrics, figures and video of a concept.
+
+    With ``only_cached``, return None instead of computing anything that is
+    not cached (the fast path of a build with nothing changed).
+    """
+    from course import render
+
+    c = reg.concept
+    tracker = Tracker(c.slug, emit or (lambda e: None))
+    settings = settings_of(reg, opts.quick)
+    ekey = cache.experiment_key(c, settings, opts.seed, opts.device)
+    fentry = cache.Entry("figures", c.slug, cache.figures_key(c, ekey))
+    fmeta = fentry.load() if opts.use_cache else None
+    rentry = rmeta = None
+    if opts.video:
+        rentry = cache.Entry("renders", c.slug, cache.render_key(c, fentry.key, opts.quality, opts.fmt))
+        rmeta = rentry.load() if opts.use_cache else None
+    need_result = fmeta is None or (opts.video and rmeta is None)
+    if need_result and only_cached:
+        return None
+
+    result: Result | None = None
+    with tracker.stage("experiment") as h:
+        if need_result:
+            result, cached = experiment(
+                reg, opts.seed, opts.device, settings=settings, use_cache=opts.use_cache,
+                progress=lambda done, total: h.step(done, total, "steps"),
+                on_wait=lambda: h.note("waiting for another build that is training it"),
+            )
+            if cached:
+                h.cached()
+        else:
+            h.cached()
+
+    with tracker.stage("figures") as h:
+        if fmeta is not None:
+            h.cached()
+        else:
+            with cache.lock("figures", c.slug, lambda: h.note("waiting for another build")):
+                fmeta = fentry.load() if opts.use_cache else None
+                if fmeta is not None:
+                    h.cached()
+                else:
+                    values = metrics(reg, result)
+                    with fentry.writing() as (tmp, meta):
+                        outdir = tmp / "files"
+                        outdir.mkdir()
+                        figs = stage(reg, "figures", c.figures, result, values, outdir)
+                        meta.update(metrics=values, figures=_check_figures(reg, figs, outdir))
+                    fmeta = meta
+    figures = [
+        Figure(f["name"], fentry.path / "files" / f["file"], f["caption"], f["alt"]) for f in fmeta["figures"]
+    ]
+
+    video = anim = None
+    if opts.video and rentry is not None:
+        with tracker.stage("video") as h:
+            if rmeta is None:
+                with cache.lock("renders", c.slug, lambda: h.note("waiting for another build")):
+                    rmeta = rentry.load() if opts.use_cache else None
+                    if rmeta is None:
+                        rmeta = _render(reg, result, fmeta["metrics"], rentry, opts, h, render)
+                    else:
+                        h.cached()
+            else:
+                h.cached()
+            if rmeta.get("animation") is None:
+                h.none("no animation")
+        if rmeta.get("animation") is not None:
+            anim = rmeta["animation"]
+            captions = rentry.path / rmeta["captions"] if rmeta.get("captions") else None
+            video = Rendered(rentry.path / rmeta["video"], rentry.path / rmeta["poster"], captions)
+    return Artifacts(c.slug, fmeta["metrics"], figures, video, anim, tracker.records)
+
+
+def _render(reg: Registered, result: Result | None, values: dict[str, Any], entry: cache.Entry,
+            opts: Options, h: Any, render: Any) -> dict[str, Any]:
+    c = reg.concept
+    anim = stage(reg, "animation", c.animation, result, values)
+    if anim is not None and not isinstance(anim, Animation):
+        raise PluginError(reg.plugin.name, f"{c.slug}.animation()", f"returned {type(anim).__name__}, expected a course.Animation or None")
+    estimate = _last_duration(c.slug)
+    seconds = [0.0]
+
+    def progress(s: float) -> None:
+        seconds[0] = s
+        h.step(s, max(estimate, s) if estimate else None, "s")
+
+    with entry.writing() as (tmp, meta):
+        if anim is None:
+            meta["animation"] = None
+        else:
+            done = stage(reg, "render", render.render, anim, tmp, c.slug, opts.quality, opts.fmt, progress=progress)
+            meta.update(
+                animation={"title": anim.title, "description": anim.description},
+                video=done.video.name,
+                poster=done.poster.name,
+                captions=done.captions.name if done.captions else None,
+                duration=round(seconds[0], 3),
+                quality=opts.quality,
+                format=opts.fmt,
+            )
+    return meta
+
+
+# --------------------------------------------------------------------------- many concepts
+
+
+def default_jobs() -> int:
+    """The number of CPU cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _set_threads(n: int) -> None:
+    """Give torch ``n`` threads, unless the user chose with ``OMP_NUM_THREADS``."""
+    if "OMP_NUM_THREADS" in os.environ:
+        return
+    os.environ["OMP_NUM_THREADS"] = str(n)
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:  # the build was killed: stop, leave only whole entries
+            os._exit(1)
+
+
+def _init_worker(events: Any, threads: int, extra: tuple[str, ...]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    _set_threads(threads)
+    _WORKER.update(events=events, extra=extra)
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _worker_course() -> Course:
+    if "course" not in _WORKER:
+        import importlib
+
+        from course import plugins
+
+        _WORKER["course"] = plugins.load(extra=[importlib.import_module(m) for m in _WORKER["extra"]])
+    return _WORKER["course"]
+
+
+def _error_data(exc: PluginError) -> tuple[str, str, str, str]:
+    return (exc.plugin, exc.where, exc.message, exc.tb)
+
+
+def _work(slug: str, opts: Options) -> tuple[Artifacts | None, tuple[str, str, str, str] | None]:
+    """One concept in a worker process; errors come back as data (PluginError does not pickle)."""
+    events = _WORKER["events"]
+    course = _worker_course()
+    try:
+        reg = course.get(slug)
+    except KeyError:
+        return None, ("?", f"{slug} (worker)", f"concept {slug!r} did not load in the worker process", "")
+    try:
+        return produce(reg, opts, events.put), None
+    except PluginError as exc:
+        return None, _error_data(exc)
+    except Exception as exc:  # noqa: BLE001 - report, with the traceback, instead of a broken pool
+        return None, (reg.plugin.name, f"{slug} (pipeline)", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+
+def _in_process_modules(course: Course) -> tuple[str, ...]:
+    """Plugins registered in-process (tests): a worker imports them by name."""
+    return tuple(
+        p.module.__name__ for p in course.plugins if p.distribution == "(registered in-process)" and p.module is not None
+    )
+
+
+def _terminate(ex: cf.ProcessPoolExecutor) -> None:
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    ex.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=5)
+
+
+@dataclass
+class Outcome:
+    """What :func:`produce_all` made and what failed, in book order."""
+
+    artifacts: dict[str, Artifacts] = field(default_factory=dict)
+    errors: list[PluginError] = field(default_factory=list)
+
+    @property
+    def records(self) -> list[Record]:
+        return [r for a in self.artifacts.values() for r in a.records]
+
+
+def produce_all(
+    course: Course,
+    regs: Iterable[Registered],
+    opts: Options,
+    jobs: int | None = None,
+    emit: Emit | None = None,
+    keep_going: bool = False,
+) -> Outcome:
+    """:func:`produce` for every concept of ``regs``.
+
+    Concepts whose every stage is cached are loaded here; the others run in
+    up to ``jobs`` worker processes (default: one per core; with one job or
+    one concept to build, in this process). Each worker gives torch
+    ``max(1, cores // workers)`` threads unless ``OMP_NUM_THREADS`` is set.
+    A plugin's failure stops everything at once (the error is raised)
+    unless ``keep_going``, in which case it is listed in the outcome.
+    """
+    emit = emit or (lambda e: None)
+    jobs = jobs or default_jobs()
+    regs = list(regs)
+    out = Outcome()
+    failed: dict[str, PluginError] = {}
+
+    def fail(reg: Registered, exc: PluginError) -> None:
+        failed[reg.concept.slug] = exc
+        emit(Event(reg.concept.slug, "build", "end", status="failed"))
+        if not keep_going:
+            raise exc
+
+    todo: list[Registered] = []
+    for reg in regs:
+        try:
+            art = produce(reg, opts, emit, only_cached=True)
+        except PluginError as exc:
+            fail(reg, exc)
+            continue
+        if art is None:
+            todo.append(reg)
+        else:
+            out.artifacts[reg.concept.slug] = art
+
+    workers = min(jobs, len(todo))
+    if workers <= 1:
+        _set_threads(default_jobs())
+        for reg in todo:
+            try:
+                out.artifacts[reg.concept.slug] = produce(reg, opts, emit)
+            except PluginError as exc:
+                fail(reg, exc)
+    elif todo:
+        _produce_parallel(course, todo, opts, workers, emit, fail, out)
+
+    out.artifacts = {r.concept.slug: out.artifacts[r.concept.slug] for r in regs if r.concept.slug in out.artifacts}
+    out.errors = [failed[r.concept.slug] for r in regs if r.concept.slug in failed]
+    return out
+
+
+def _produce_parallel(course: Course, todo: list[Registered], opts: Options, workers: int,
+                      emit: Emit, fail: Callable[[Registered, PluginError], None], out: Outcome) -> None:
+    ctx = mp.get_context("spawn")
+    events = ctx.Queue()
+    stop = threading.Event()
+
+    def drain() -> None:
+        while not stop.is_set():
+            try:
+                ev = events.get(timeout=0.1)
+            except queue_mod.Empty:
+                continue
+            except (EOFError, OSError):
+                return
+            emit(ev)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    threads = max(1, default_jobs() // workers)
+    ex = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                initargs=(events, threads, _in_process_modules(course)))
+    try:
+        futures = {ex.submit(_work, reg.concept.slug, opts): reg for reg in todo}
+        for fut in cf.as_completed(futures):
+            reg = futures[fut]
+            try:
+                art, err = fut.result()
+            except cf.process.BrokenProcessPool:
+                art, err = None, (reg.plugin.name, f"{reg.concept.slug} (worker)",
+                                  "the worker process died (killed, out of memory, or crashed)", "")
+            if err is not None:
+                fail(reg, PluginError(*err))
+            else:
+                out.artifacts[reg.concept.slug] = art
+    except BaseException:
+        _terminate(ex)
+        raise
+    else:
+        ex.shutdown(wait=True)
+    finally:
+        time.sleep(0.05)  # let the reader pass on the last events
+        stop.set()
+        reader.join(timeout=1)
+        events.close()

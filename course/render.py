@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,8 +73,13 @@ def render(
     name: str,
     quality: str = "low",
     fmt: str = "mp4",
+    progress: Callable[[float], None] | None = None,
 ) -> Rendered:
-    """Render ``animation`` to ``out_dir/name.{fmt}`` with poster and captions."""
+    """Render ``animation`` to ``out_dir/name.{fmt}`` with poster and captions.
+
+    ``progress`` is called after each ``play``/``wait`` of the scene with the
+    seconds of video rendered so far.
+    """
     from manim import tempconfig
 
     _silence_manim()
@@ -83,6 +89,8 @@ def render(
         media = Path(tmp)
         with tempconfig(_config(media, name, quality, fmt)):
             scene = animation.scene()
+            if progress is not None:
+                _report_plays(scene, progress)
             scene.render()
             movie = Path(scene.renderer.file_writer.movie_file_path)
         if not movie.exists():
@@ -103,6 +111,19 @@ def render(
             shutil.move(vtt_tmp, captions)
         shutil.move(movie, video)
     return Rendered(video, poster, captions)
+
+
+def _report_plays(scene: Any, progress: Callable[[float], None]) -> None:
+    """Call ``progress(seconds rendered)`` after each of ``scene``'s plays
+    (``Scene.wait`` goes through ``play`` too)."""
+    play = scene.play
+
+    def reporting_play(*args: Any, **kwargs: Any) -> Any:
+        out = play(*args, **kwargs)
+        progress(float(scene.renderer.time))
+        return out
+
+    scene.play = reporting_play
 
 
 def construct(animation: Animation, quality: str = "low") -> Any:
@@ -152,15 +173,31 @@ def srt_to_vtt(srt: str) -> str:
     return "WEBVTT\n\n" + body + "\n"
 
 
-def missing_system_tools() -> list[tuple[str, str]]:
-    """System programs Manim needs that are absent: (what, how to install)."""
+#: system programs the renderer runs, with the Debian packages that provide them
+SYSTEM_PROGRAMS: dict[str, str] = {
+    "latex": "texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended",
+    "dvisvgm": "dvisvgm",
+}
+
+
+def missing_system_tools(path: str | None = None) -> list[tuple[str, str]]:
+    """System dependencies Manim needs that are absent: (what, the command that installs it).
+
+    Programs are looked up on ``path`` (default: ``$PATH``); cairo and pango
+    are checked by importing their Python bindings, which fail to build or
+    load without the system libraries.
+    """
     missing = []
-    for prog, pkg in (("latex", "texlive-latex-base texlive-latex-extra"), ("dvisvgm", "dvisvgm")):
-        if shutil.which(prog) is None:
-            missing.append((prog, f"apt-get install {pkg}  (or run scripts/install-system-deps.sh)"))
+    for prog, pkgs in SYSTEM_PROGRAMS.items():
+        if shutil.which(prog, path=path) is None:
+            missing.append((prog, f"sudo apt-get install {pkgs}  (or: bash scripts/install-system-deps.sh)"))
     try:
         import cairo  # noqa: F401
         import manimpango  # noqa: F401
     except ImportError as exc:
-        missing.append(("cairo/pango", f"apt-get install libcairo2-dev libpango1.0-dev pkg-config, then reinstall: {exc}"))
+        missing.append((
+            "cairo/pango",
+            "sudo apt-get install libcairo2-dev libpango1.0-dev pkg-config, then "
+            f"pip install --force-reinstall --no-cache-dir pycairo manimpango  ({exc})",
+        ))
     return missing
