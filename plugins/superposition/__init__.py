@@ -15,6 +15,12 @@ from course import jsonable as _f
 PAPER = "https://transformer-circuits.pub/2022/toy_model/index.html"
 
 
+def _mean_d(run: dict[str, Any]) -> float:
+    """Average D_i over the represented features (norm above 0.5)."""
+    ds = [d for d, n in zip(run["feature_dimensionality"], run["feature_norms"], strict=True) if n > 0.5]
+    return sum(ds) / len(ds) if ds else 0.0
+
+
 class Superposition(Concept):
     """n = 5 features squeezed into m = 2 hidden dimensions at several sparsities."""
 
@@ -97,12 +103,16 @@ class Superposition(Concept):
             title="Five features, two dimensions",
             description=(
                 "The video draws the trained weight columns W_i as arrows in the two hidden "
-                "dimensions, one colour per feature. It starts with dense data, where only the "
-                "two most important features get arrows, at right angles. As sparsity rises the "
-                "arrows rearrange: features pair up pointing in opposite directions (antipodal "
-                "pairs), and at the highest sparsity all five spread out as a pentagon. The "
-                "equation for the feature dimensionality D_i is shown, with each feature's "
-                "measured value."
+                "dimensions, one colour per feature, and moves them in a straight line from one "
+                "trained model to the next as sparsity rises. "
+                + " ".join(
+                    f"At S = {r['sparsity']:g}, {r['features_represented']} arrows have length "
+                    f"above 0.5 and their D_i average "
+                    f"{_mean_d(r):.2f}."
+                    for r in runs
+                )
+                + " Beside the arrows, the equation for the feature dimensionality D_i is set, "
+                "with each feature's measured value underneath."
             ),
         )
 

@@ -17,8 +17,10 @@ from manim import (
     MathTex,
     Scene,
     Transform,
+    ValueTracker,
     VGroup,
     Write,
+    always_redraw,
 )
 
 from course_animations import palette
@@ -53,7 +55,18 @@ class SuperpositionScene(Scene):
         frame = VGroup(axes_cross(SCALE), unit_circle(SCALE)).move_to(origin)
         self.play(Create(frame), run_time=1)
 
-        arrows = feature_arrows(self.W[0], SCALE).shift(origin)
+        # the arrows are always the weights at a (fractional) level: between two
+        # levels they move along the straight line from one solution to the next
+        level = ValueTracker(0.0)
+
+        def weights_at(t: float) -> np.ndarray:
+            k = min(int(t), len(self.runs) - 2) if len(self.runs) > 1 else 0
+            frac = t - k
+            if len(self.runs) == 1:
+                return self.W[0]
+            return (1 - frac) * self.W[k] + frac * self.W[k + 1]
+
+        arrows = always_redraw(lambda: feature_arrows(weights_at(level.get_value()), SCALE).shift(origin))
         tag = label(f"sparsity S = {self.runs[0]['sparsity']:g}", 28).next_to(frame, DOWN)
         self.add_subcaption(_describe(self.runs[0]), duration=3)
         self.play(FadeIn(arrows), FadeIn(tag), run_time=1)
@@ -69,12 +82,11 @@ class SuperpositionScene(Scene):
         self.play(FadeIn(values), run_time=0.5)
 
         for k in range(1, len(self.runs)):
-            new_arrows = feature_arrows(self.W[k], SCALE).shift(origin)
             new_tag = label(f"sparsity S = {self.runs[k]['sparsity']:g}", 28).next_to(frame, DOWN)
             new_values = self._values(k).next_to(formula, DOWN, buff=0.5)
             self.add_subcaption(_describe(self.runs[k]), duration=2.5)
             self.play(
-                Transform(arrows, new_arrows),
+                level.animate.set_value(float(k)),
                 Transform(tag, new_tag),
                 Transform(values, new_values),
                 run_time=1.5,
