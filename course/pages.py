@@ -1,74 +1,292 @@
-"""Pages generated from what plugins register and what the build measured."""
+"""Pages generated from what plugins register and what the build measured.
+
+- :func:`roadmap`: the "future sections" page, from ``register_roadmap``;
+- :func:`glossary`: the glossary, from ``register_glossary``;
+- :func:`reproduction`: the paper's claims next to this build's measurements;
+- :func:`page_context`: what hand-written ``*.md.j2`` pages may quote.
+"""
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Sequence
-from itertools import groupby
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from course.concept import PARTS, RoadmapEntry
 
 if TYPE_CHECKING:
     from course.book import ChapterOutput
-    from course.plugins import Course, PluginError
+    from course.concept import GlossaryEntry
+    from course.plugins import Course, PluginError, PluginInfo
+
+PAPER = "https://transformer-circuits.pub/2022/toy_model/index.html"
+#: the roadmap group for the paper's own later sections (RoadmapEntry's default)
+SECTIONS_GROUP: str = RoadmapEntry.__dataclass_fields__["group"].default
+#: the roadmap group for sequel papers
+SEQUELS_GROUP = "Sequel papers"
+#: the distribution whose plugins are built in (their entries are not attributed)
+BUILTIN_DISTRIBUTION = "superposition-course"
+
+_SECTION_NUMBER = re.compile(r"^§\s*(\d+)")
 
 
 def _link(text: str, url: str) -> str:
     return f"[{text}]({url})" if url else text
 
 
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _and(items: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def section_span(titles: Sequence[str]) -> str:
+    """'sections 5–11' for §-numbered titles in a run, else the numbers or titles listed."""
+    numbers = [int(m.group(1)) for t in titles if (m := _SECTION_NUMBER.match(t))]
+    if not numbers or len(numbers) != len(titles):
+        return "the sections " + _and([f"“{t}”" for t in titles])
+    numbers = sorted(set(numbers))
+    if len(numbers) > 2 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"sections {numbers[0]}–{numbers[-1]}"
+    return ("section " if len(numbers) == 1 else "sections ") + _and([str(n) for n in numbers])
+
+
+def _attribution(plugin: PluginInfo) -> str:
+    if plugin.distribution and plugin.distribution != BUILTIN_DISTRIBUTION:
+        return f" *(added by the `{plugin.name}` plugin)*"
+    return ""
+
+
+# --------------------------------------------------------------------------- roadmap
+
+
 def roadmap(course: Course) -> str:
-    """The "future sections" page, grouped as the plugins registered it."""
+    """The "future sections" page, grouped as the plugins registered it.
+
+    The paper's later sections (group :data:`SECTIONS_GROUP`) come first, then
+    :data:`SEQUELS_GROUP`, then any other group alphabetically; inside a group
+    entries follow their ``order``.
+    """
+    groups: dict[str, list[tuple[RoadmapEntry, PluginInfo]]] = {}
+    for entry, plugin in course.roadmap:
+        groups.setdefault(entry.group, []).append((entry, plugin))
+    for items in groups.values():
+        items.sort(key=lambda e: (e[0].order, e[0].title))
+    order = [g for g in (SECTIONS_GROUP, SEQUELS_GROUP) if g in groups]
+    order += sorted(g for g in groups if g not in (SECTIONS_GROUP, SEQUELS_GROUP))
+
     lines = [
         "# Future sections (roadmap)",
         "",
-        "**What comes after the geometry of superposition?** This book stops at section 4 of "
-        "[Toy Models of Superposition](https://transformer-circuits.pub/2022/toy_model/index.html). "
-        "In the future sections that will be written, we will focus on the paper's later sections "
-        "and go over the \"sequel\" papers listed below. Plugins add entries to this page through "
-        "the `register_roadmap` hook.",
+        "**What comes after the geometry of superposition?** This book covers sections 1–4 of "
+        f"[Toy Models of Superposition]({PAPER}), up to and including the geometry of "
+        "superposition. The rest of the paper, and the papers that built on it, are next.",
         "",
     ]
-    for group, items in groupby(course.roadmap, key=lambda e: e[0].group):
+    sections = [e.title for e, _ in groups.get(SECTIONS_GROUP, [])]
+    sequels = [_link(e.title, e.link) for e, _ in groups.get(SEQUELS_GROUP, [])]
+    if sections or sequels:
+        sentence = "In the future sections that will be written, we will focus on "
+        if sections:
+            sentence += f"{section_span(sections)} of the paper"
+        if sections and sequels:
+            sentence += " and "
+        if sequels:
+            sentence += "go over the following sequel papers: " + _and(sequels)
+        lines += [sentence + ".", ""]
+    if not groups:
+        lines += ["No plugin has registered a future section yet.", ""]
+    for group in order:
         lines += [f"## {group}", ""]
-        for entry, _plugin in items:
-            lines.append(f"- **{_link(entry.title, entry.link)}.** {entry.description}")
+        for entry, plugin in groups[group]:
+            lines.append(f"- **{_link(entry.title, entry.link)}.** {_one_line(entry.description)}{_attribution(plugin)}")
         lines.append("")
+    lines += [
+        "Every entry on this page comes from a plugin's `register_roadmap` hook, so a plugin "
+        "that adds a chapter or an exercise set can announce what it will cover here.",
+        "",
+    ]
     return "\n".join(lines)
 
 
-def glossary(course: Course) -> str:
-    """Every registered glossary term, alphabetically."""
-    lines = ["# Glossary", "", "**What do the words in this book mean?** Short definitions, each linked to its source.", ""]
-    seen: set[str] = set()
-    for entry, _plugin in sorted(course.glossary, key=lambda e: e[0].term.lower()):
-        if entry.term.lower() in seen:
+# --------------------------------------------------------------------------- glossary
+
+
+def glossary_entries(course: Course) -> tuple[list[tuple[GlossaryEntry, PluginInfo]], list[str]]:
+    """The glossary's entries, one per term, and a message per dropped duplicate.
+
+    When two plugins define the same term (case-insensitive), the definition
+    of the plugin whose first concept comes earliest in the book wins; plugins
+    without concepts (such as the built-in ``paper`` plugin) come last, so a
+    concept chapter's own definition overrides the general one.
+    """
+    first_order: dict[str, tuple[int, int]] = {}
+    for r in course.concepts:
+        key = (list(PARTS).index(r.concept.part) if r.concept.part in PARTS else len(PARTS), r.concept.order)
+        name = r.plugin.name
+        first_order[name] = min(first_order.get(name, key), key)
+    none = (len(PARTS) + 1, 0)
+    ranked = sorted(enumerate(course.glossary), key=lambda ie: (first_order.get(ie[1][1].name, none), ie[0]))
+    kept: dict[str, tuple[GlossaryEntry, PluginInfo]] = {}
+    dropped: list[str] = []
+    for _, (entry, plugin) in ranked:
+        key = entry.term.strip().lower()
+        if key in kept:
+            dropped.append(f"glossary term {entry.term!r} from plugin {plugin.name!r} is also defined "
+                           f"by plugin {kept[key][1].name!r}, whose definition the book keeps")
             continue
-        seen.add(entry.term.lower())
-        lines += [_link(entry.term, entry.link), f": {entry.definition}", ""]
+        kept[key] = (entry, plugin)
+    return sorted(kept.values(), key=lambda e: e[0].term.strip().lower()), dropped
+
+
+def glossary(course: Course, built: Sequence[str] | None = None) -> str:
+    """Every registered glossary term, alphabetically, as a Sphinx glossary.
+
+    Terms get anchors (``term-<Term>``), so pages can link them with
+    ``{term}`Superposition```. ``built`` lists the slugs of the chapters in
+    this build: a term registered by a concept plugin links to its chapter
+    when that chapter was built. Duplicate terms are dropped with a warning
+    (see :func:`glossary_entries`).
+    """
+    entries, dropped = glossary_entries(course)
+    for message in dropped:
+        warnings.warn(message, stacklevel=2)
+    built_set = set(built or [])
+    chapters: dict[str, tuple[str, str]] = {}
+    for r in course.concepts:
+        if r.concept.slug in built_set and r.plugin.name not in chapters:
+            chapters[r.plugin.name] = (r.concept.title, r.concept.slug)
+
+    lines = [
+        "# Glossary",
+        "",
+        "**What do the words in this book mean?** Each term below has a short definition, a "
+        "link to its source and, where a chapter explains it, a link to that chapter.",
+    ]
+    if "terminology" in built_set:
+        lines[-1] += (" The [terminology map](concepts/terminology.md) shows how the most often "
+                      "confused terms differ.")
+    lines.append("")
+    if not entries:
+        lines += ["No plugin has registered a glossary term yet.", ""]
+        return "\n".join(lines)
+    lines += ["````{glossary}"]
+    for entry, plugin in entries:
+        text = _one_line(entry.definition)
+        if entry.link:
+            text += f" ([source]({entry.link}))"
+        if plugin.name in chapters:
+            title, slug = chapters[plugin.name]
+            text += f" Explained in [{title}](concepts/{slug}.md)."
+        lines += [_one_line(entry.term), f"  {text}", ""]
+    lines += ["````", ""]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- reproduction
+
+
+def _book_order(chapters: Sequence[ChapterOutput]) -> list[ChapterOutput]:
+    def key(ch: ChapterOutput) -> tuple[int, int, str]:
+        c = ch.reg.concept
+        part = list(PARTS).index(c.part) if c.part in PARTS else len(PARTS)
+        return (part, c.order, c.slug)
+
+    return sorted(chapters, key=key)
+
+
+def _cell(text: str) -> str:
+    return _one_line(text).replace("|", "\\|")
 
 
 def reproduction(chapters: Sequence[ChapterOutput], errors: Sequence[PluginError]) -> str:
     """The paper's checkable claims next to what this build measured."""
+    chapters = _book_order(chapters)
+    rows = [(ch, cl) for ch in chapters for cl in ch.claims]
+    held = sum(bool(cl.holds) for _, cl in rows)
+    failed = [(ch, cl) for ch, cl in rows if not cl.holds]
     lines = [
         "# Reproduction report",
         "",
-        "**Does this build reproduce the paper?** Each row is a claim of "
-        "[Toy Models of Superposition](https://transformer-circuits.pub/2022/toy_model/index.html) "
-        "that a chapter checks, the value this build measured, and whether the claim holds. "
-        "The table is generated from the experiments the build ran.",
+        "**Does this build reproduce the paper?** "
+        + (f"{held} of {len(rows)} checked claims hold in this build." if rows else
+           "No chapter in this build checks a claim of the paper."),
+        "",
+        f"Each claim below is a checkable statement of [Toy Models of Superposition]({PAPER}) "
+        "(or of a paper it cites) that a chapter tests on the models this build trained. "
+        "The *measured* column is the value the build found; *holds* says whether it meets the "
+        "tolerance the chapter states. Nothing on this page is typed in: it is generated from "
+        "the build's own results, so a change that breaks a result shows up here.",
         "",
     ]
-    rows = [(ch, cl) for ch in chapters for cl in ch.claims]
-    held = sum(cl.holds for _, cl in rows)
-    lines += [f"{held} of {len(rows)} claims hold in this build.", ""]
-    lines += ["| Chapter | Claim | Measured | Holds |", "|---|---|---|---|"]
-    for ch, cl in rows:
-        slug = ch.reg.concept.slug
-        mark = "✅ yes" if cl.holds else "❌ no"
-        cell = cl.statement.replace("|", "\\|")
-        lines.append(f"| [{ch.reg.concept.title}](concepts/{slug}.md) | {_link(cell, cl.source)} | {cl.measured.replace('|', '/')} | {mark} |")
+    if rows:
+        lines += ["| Chapter | Claims | Hold |", "|---|---:|---:|"]
+        for ch in chapters:
+            if ch.claims:
+                c = ch.reg.concept
+                lines.append(f"| [{c.title}](concepts/{c.slug}.md) | {len(ch.claims)} | "
+                             f"{sum(bool(cl.holds) for cl in ch.claims)} |")
+        lines.append("")
+    if failed:
+        lines += ["## Claims that do not hold in this build", ""]
+        for ch, cl in failed:
+            lines.append(f"- **{ch.reg.concept.title}:** {_link(_one_line(cl.statement), cl.source)} "
+                         f"Measured: {_one_line(cl.measured)}.")
+        lines += ["", "A claim can fail because the toy model, the optimiser or the tolerance "
+                  "differs from the paper's, not only because the paper is wrong; the chapter says "
+                  "which settings it used.", ""]
+    for ch in chapters:
+        if not ch.claims:
+            continue
+        c = ch.reg.concept
+        lines += [f"## {c.title}", "", f"Checked in the chapter [{c.title}](concepts/{c.slug}.md).", "",
+                  "| Claim | Measured in this build | Holds |", "|---|---|---|"]
+        for cl in ch.claims:
+            mark = "✅ yes" if cl.holds else "❌ no"
+            lines.append(f"| {_link(_cell(cl.statement), cl.source)} | {_cell(cl.measured)} | {mark} |")
+        lines.append("")
     if errors:
-        lines += ["", "## Chapters that failed to build", ""]
-        lines += [f"- `{e.plugin}` in {e.where}: {e.message}" for e in errors]
-    lines.append("")
+        lines += ["## Chapters that failed to build", "",
+                  "These plugins failed, so their claims were not checked:", ""]
+        lines += [f"- `{e.plugin}` in {e.where}: {_one_line(e.message)}" for e in errors]
+        lines.append("")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- hand-written pages
+
+
+def page_context(chapters: Sequence[ChapterOutput]) -> dict[str, Any]:
+    """The Jinja2 context of hand-written ``*.md.j2`` pages.
+
+    ``concepts`` maps each chapter built in this run to a dict with its
+    ``concept``, ``metrics``, ``runs`` and ``claims``; ``claims_held`` and
+    ``claims_total`` count the reproduction report's claims. A page must not
+    assume a concept is present (a user may install only some plugins)::
+
+        {% if "superposition" in concepts %}
+        ... {{ concepts.superposition.runs[-1].features_represented }} ...
+        {% endif %}
+    """
+    concepts = {
+        ch.reg.concept.slug: {
+            "concept": ch.reg.concept,
+            "metrics": ch.metrics,
+            "runs": ch.metrics.get("runs", []),
+            "claims": ch.claims,
+        }
+        for ch in _book_order(chapters)
+    }
+    claims = [cl for ch in chapters for cl in ch.claims]
+    return {
+        "concepts": concepts,
+        "claims_held": sum(bool(cl.holds) for cl in claims),
+        "claims_total": len(claims),
+    }
