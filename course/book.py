@@ -301,9 +301,22 @@ def sync_tree(new: Path, dest: Path) -> tuple[int, int]:
     return written, removed
 
 
-def _jupyter_book() -> str:
-    exe = Path(sys.executable).with_name("jupyter-book")
-    return str(exe) if exe.exists() else "jupyter-book"
+#: runs jupyter-book in a child process that exits if the build that started it
+#: dies (a killed build must not leave Sphinx writing into OUT behind its back)
+_SPHINX_CHILD = """\
+import os, sys, threading, time
+
+def _watch(parent):
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
+
+threading.Thread(target=_watch, args=(os.getppid(),), daemon=True).start()
+from jupyter_book.cli.main import main
+sys.argv[0] = "jupyter-book"
+sys.exit(main())
+"""
 
 
 def run_sphinx(src: Path, out: Path, fresh: bool = False) -> Path:
@@ -321,7 +334,7 @@ def run_sphinx(src: Path, out: Path, fresh: bool = False) -> Path:
         shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     marker.touch()
-    cmd = [_jupyter_book(), "build", str(src), "--path-output", str(work),
+    cmd = [sys.executable, "-c", _SPHINX_CHILD, "build", str(src), "--path-output", str(work),
            "--builder", "html", "-W", "-n", "--keep-going", "-q"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     log = out / "sphinx.log"
@@ -413,6 +426,7 @@ def build(
             if course.errors and not keep_going:
                 raise course.errors[0]
             cache.sweep()
+            _sweep_output(out)
             report.chapters, report.records = _build_pages(course, out, quality, seed, device, keep_going, jobs, emit, quick, report)
             tracker = Tracker("book", emit)
             with tracker.stage("sphinx"):
@@ -427,6 +441,14 @@ def build(
             report.log.unlink(missing_ok=True)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _sweep_output(out: Path) -> None:
+    """Remove what a killed build left in ``out`` (we hold its lock, so it is not in use)."""
+    for folder in (out, out / "_build"):
+        for p in folder.glob(".*-*-*"):
+            if p.name.startswith((".staging-", ".tmp-", ".old-", ".html-")):
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
 
 
 def _build_pages(course: Course, out: Path, quality: str, seed: int, device: str, keep_going: bool,

@@ -231,7 +231,7 @@ class Entry:
             }
             manifest = {"meta": meta, "files": files, "created": time.time()}
             with open(tmp / MANIFEST, "w", encoding="utf-8") as fh:
-                json.dump(manifest, fh, indent=1, sort_keys=True)
+                json.dump(manifest, fh, indent=1)  # keep the order of the metrics
                 fh.flush()
                 os.fsync(fh.fileno())
             replace_dir(tmp, self.path)
