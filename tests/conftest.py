@@ -29,3 +29,29 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory):
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def built_book(_isolated_environment, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The HTML folder of a whole book built once per session by the real CLI
+    (``course build --out <tmp>`` in a subprocess, with this session's isolated
+    plugins and cache). Tests that use it are slow: mark them so.
+
+    Set ``COURSE_TEST_BOOK`` to an existing build folder (the ``--out`` of an
+    earlier ``course build``) to test that book instead of building one.
+    """
+    import subprocess
+    import sys
+
+    existing = os.environ.get("COURSE_TEST_BOOK")
+    if existing:
+        html = Path(existing) / "_build" / "html"
+        assert (html / "index.html").is_file(), f"COURSE_TEST_BOOK={existing} holds no built book"
+        return html
+    out = tmp_path_factory.mktemp("book")
+    course = Path(sys.executable).with_name("course")
+    proc = subprocess.run([str(course), "build", "--out", str(out)], capture_output=True, text=True, timeout=3600)
+    assert proc.returncode == 0, f"course build failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
+    html = out / "_build" / "html"
+    assert Path(proc.stdout.strip().splitlines()[-1]) == html / "index.html"
+    return html
