@@ -225,7 +225,7 @@ def _stages(reg: Registered, report: ConceptReport, outdir: Path, seed: int, dev
 
     # metadata (slug, title and order were validated when the plugin loaded)
     if not isinstance(c.summary, str) or not c.summary.strip():
-        problem("metadata", "the summary is empty", "set summary= to one sentence; `course list` and the book show it")
+        problem("metadata", "the summary is empty", "set summary= to one sentence saying what the chapter shows")
     if not isinstance(c.question, str) or not c.question.strip():
         problem("metadata", "the motivating question is empty",
                 "set question= to the question the chapter opens with and answers")

@@ -49,14 +49,14 @@ class _Concept(click.ParamType):
 @click.command(name="new")
 @click.argument("name")
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="Folder to create the plugin's folder course-NAME in.")
+              show_default=True, metavar="PATH", help="Folder to create the plugin's folder course-NAME in.")
 @click.pass_context
 def new(ctx: click.Context, name: str, directory: Path) -> None:
     """Create a concept plugin NAME: an installable package with every hook filled in.
 
     NAME is the concept's slug: lower-case words joined by hyphens, like
-    feature-splitting. The plugin goes to DIR/course-NAME; install it with
-    `pip install -e DIR/course-NAME` and it appears in `course list`.
+    feature-splitting. The plugin goes to PATH/course-NAME; install it with
+    `pip install -e PATH/course-NAME` and it appears in `course list`.
     """
     from course.scaffold import ScaffoldError, scaffold
 
