@@ -1,0 +1,46 @@
+"""Fixes to the HTML Jupyter Book 1 writes, so that pages load without script errors.
+
+- Jupyter Book adds every ``.js`` file under ``_static`` to every page. The
+  book ships MathJax under ``_static/mathjax`` (hundreds of files that MathJax
+  loads itself, on demand), so those entries are dropped again; Sphinx's
+  math extension adds the one entry script through ``mathjax_path``.
+- sphinx-thebe and sphinx-togglebutton end up adding their inline
+  configuration scripts twice, and the second ``const THEBE_JS_URL`` is a
+  script error; identical scripts are kept once per page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: folders under ``_static`` whose scripts load themselves
+SELF_LOADING = ("mathjax/",)
+
+
+def _drop_self_loading(app: Any, config: Any) -> None:
+    for name in ("html_js_files", "html_css_files"):
+        files = getattr(config, name, None) or []
+        kept = [f for f in files if not str(f[0] if isinstance(f, tuple) else f).startswith(SELF_LOADING)]
+        setattr(config, name, kept)
+
+
+def _dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for js in scripts:
+        attrs = getattr(js, "attributes", {}) or {}
+        key = (str(getattr(js, "filename", js) or ""), str(attrs.get("body", "")))
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(js)
+    context["script_files"] = kept
+
+
+def setup(app: Any) -> dict[str, Any]:
+    app.connect("config-inited", _drop_self_loading, priority=900)
+    app.connect("html-page-context", _dedupe_scripts, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
