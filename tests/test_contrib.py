@@ -429,7 +429,6 @@ def test_scaffolded_plugin_end_to_end_in_a_throwaway_venv(tmp_path: Path) -> Non
     assert pip.returncode == 0, pip.stderr
 
     env = {k: v for k, v in os.environ.items() if k != "COURSE_PLUGINS"}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # jupyter-book
     env["OMP_NUM_THREADS"] = "1"
 
     def course(*args: str, plugins_env: str | None = "e2e-demo") -> subprocess.CompletedProcess:
