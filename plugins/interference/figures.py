@@ -1,0 +1,170 @@
+"""The interference chapter's figures, drawn from its metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from course.figures import GRAM_CMAP, INTERFERENCE_CMAP, save, style
+from course_animations import palette
+
+
+def _density_axis(ax: Any, densities: list[float]) -> None:
+    ax.set_xscale("log")
+    ax.set_xlabel("feature density 1 − S (log scale)")
+    ax.set_xticks(densities)
+    ax.set_xticklabels([f"{d:g}" for d in densities])
+    ax.minorticks_off()
+
+
+def reading_figure(metrics: dict[str, Any], path: Path) -> Path:
+    """Arrows of the 2-D model, its WᵀW with values, and each row's interference."""
+    import matplotlib.pyplot as plt
+
+    a = metrics["arrows"]
+    W = np.asarray(a["W"])
+    G = np.asarray(a["gram"])
+    n = W.shape[1]
+    names = [f"f{i + 1}" for i in range(n)]
+    with style():
+        fig, axes = plt.subplots(1, 3, figsize=(11.5, 3.8), gridspec_kw={"width_ratios": [1, 1.1, 1]})
+        ax = axes[0]
+        r = max(1.0, float(np.linalg.norm(W, axis=0).max()))
+        ax.add_patch(plt.Circle((0, 0), 1, fill=False, color=palette.MUTED, lw=0.8, ls="--"))
+        for i in range(n):
+            v = W[:, i]
+            ax.annotate("", xy=(v[0], v[1]), xytext=(0, 0),
+                        arrowprops={"arrowstyle": "-|>", "color": palette.feature_color(i), "lw": 2.2})
+            ax.text(v[0] * 1.18, v[1] * 1.18, names[i], ha="center", va="center",
+                    color=palette.feature_color(i), fontweight="bold")
+        ax.set_xlim(-1.35 * r, 1.35 * r)
+        ax.set_ylim(-1.35 * r, 1.35 * r)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"W: {n} arrows in {a['n_hidden']} dimensions")
+        for side in ("left", "bottom"):
+            ax.spines[side].set_visible(False)
+
+        ax = axes[1]
+        vmax = float(np.abs(G).max())
+        ax.imshow(G, cmap=GRAM_CMAP, vmin=-vmax, vmax=vmax)
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, f"{G[i, j]:.2f}", ha="center", va="center", fontsize=9,
+                        color=palette.INK if abs(G[i, j]) < 0.6 * vmax else palette.PAPER)
+        ax.set_xticks(range(n), names)
+        ax.set_yticks(range(n), names)
+        ax.set_xlabel("input feature j")
+        ax.set_ylabel("read-out of feature i")
+        ax.set_title("WᵀW: entry (i, j) = W_i · W_j")
+
+        ax = axes[2]
+        itf = np.asarray(a["interference"])
+        cols = [INTERFERENCE_CMAP(min(1.0, v)) for v in itf]
+        ax.barh(range(n), itf, color=cols)
+        for i, v in enumerate(itf):
+            ax.text(v + 0.03, i, f"{v:.2f}", va="center")
+        ax.set_yticks(range(n), names)
+        ax.invert_yaxis()
+        ax.set_xlim(0, max(1.2, float(itf.max()) * 1.25))
+        ax.axvline(1.0, color=palette.MUTED, lw=0.8, ls=":")
+        ax.set_xlabel("Σ_{j≠i} (Ŵ_i · W_j)²")
+        ax.set_title("interference of each row")
+        fig.tight_layout()
+        return save(fig, path)
+
+
+def tradeoff_figure(metrics: dict[str, Any], path: Path) -> Path:
+    """Benefit and interference terms against density; measured vs formula loss."""
+    import matplotlib.pyplot as plt
+
+    runs = metrics["runs"]
+    styles = {"linear": (palette.MUTED, "s", "linear model"), "relu": (palette.FEATURES[0], "o", "ReLU model")}
+    with style():
+        fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+        for model, (color, marker, name) in styles.items():
+            rs = [r for r in runs if r["model"] == model]
+            if not rs:
+                continue
+            dens = [1 - r["sparsity"] for r in rs]
+            axes[0].plot(dens, [r["benefit"] for r in rs], marker=marker, color=color, label=name)
+            axes[1].plot(dens, [r["interference_loss"] for r in rs], marker=marker, color=color, label=name)
+            axes[2].scatter([r["linear_form_loss"] for r in rs], [r["loss"] for r in rs],
+                            marker=marker, color=color, label=name, zorder=3)
+        dens = sorted({1 - r["sparsity"] for r in runs})
+        for ax, title in ((axes[0], "feature benefit"), (axes[1], "interference term")):
+            _density_axis(ax, dens)
+            ax.set_title(title)
+            ax.legend(frameon=False)
+        axes[0].set_ylabel("Σ I_i [1 − (1 − ‖W_i‖²)²]")
+        axes[1].set_ylabel("Σ_{i≠j} I_j (W_j · W_i)²")
+        ax = axes[2]
+        vals = [r["loss"] for r in runs] + [r["linear_form_loss"] for r in runs]
+        lo, hi = min(v for v in vals if v > 0) / 2, max(vals) * 2
+        ax.plot([lo, hi], [lo, hi], ls="--", color=palette.MUTED, lw=1)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("σ²/n · (Σ I − benefit + interference)")
+        ax.set_ylabel("measured loss")
+        ax.set_title("loss vs. the linear formula")
+        ax.legend(frameon=False)
+        fig.tight_layout()
+        return save(fig, path)
+
+
+def bias_figure(metrics: dict[str, Any], path: Path) -> Path:
+    """The ReLU models' biases per feature, one panel per sparsity."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LinearSegmentedColormap
+
+    relu = [r for r in metrics["runs"] if r["model"] == "relu"]
+    cmap = LinearSegmentedColormap.from_list("norm", ["#e2e8f0", palette.FEATURES[0]])
+    lo = min(min(r["bias"]) for r in relu)
+    hi = max(max(r["bias"]) for r in relu)
+    pad = 0.1 * (hi - lo)
+    with style():
+        fig, axes = plt.subplots(1, len(relu), figsize=(2.0 * len(relu) + 0.8, 2.8), sharey=True)
+        for ax, r in zip(np.atleast_1d(axes), relu, strict=True):
+            b = np.asarray(r["bias"])
+            nrm = np.clip(np.asarray(r["feature_norms"]), 0, 1)
+            ax.bar(range(len(b)), b, color=[cmap(v) for v in nrm], width=0.8)
+            ax.axhline(0, color=palette.INK, lw=0.6)
+            ax.set_ylim(lo - pad, hi + pad)
+            ax.set_xticks([0, len(b) - 1], ["1", str(len(b))])
+            ax.set_xlabel("feature")
+            ax.set_title(f"S = {r['sparsity']:g}")
+        np.atleast_1d(axes)[0].set_ylabel("bias b_i")
+        fig.tight_layout()
+        return save(fig, path)
+
+
+def spectrum_figure(metrics: dict[str, Any], path: Path) -> Path:
+    """Eigenvalues of WᵀW for every model, log scale, with the rank limit m."""
+    import matplotlib.pyplot as plt
+
+    runs = metrics["runs"]
+    m = metrics["n_hidden"]
+    with style():
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
+        for ax, model in zip(axes, ("linear", "relu"), strict=True):
+            rs = [r for r in runs if r["model"] == model]
+            for k, r in enumerate(rs):
+                ev = np.clip(np.asarray(r["gram_eigenvalues"]), 1e-9, None)
+                color = palette.mix(palette.FEATURES[1], palette.FEATURES[0], k / max(1, len(rs) - 1))
+                ax.plot(range(1, len(ev) + 1), ev, marker="o", ms=3, color=color,
+                        label=f"S = {r['sparsity']:g} (rank {r['gram_rank']})")
+            ax.axvline(m + 0.5, color=palette.MUTED, ls="--", lw=1)
+            ax.text(m + 0.7, 1e-4, f"m = {m}", color=palette.MUTED)
+            ax.text(len(ev), 3e-9, "numerically zero (≤ 1e-9)", ha="right", va="bottom",
+                    color=palette.MUTED, fontsize=9)
+            ax.set_yscale("log")
+            ax.set_xticks(range(1, len(ev) + 1, 2))
+            ax.set_xlabel("eigenvalue number")
+            ax.set_title(f"{model} model")
+            ax.legend(frameon=False, fontsize=8)
+        axes[0].set_ylabel("eigenvalue of WᵀW")
+        fig.tight_layout()
+        return save(fig, path)

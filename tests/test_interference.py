@@ -1,0 +1,226 @@
+"""The interference concept: registration, JSON, the read-out and filter helpers on
+hand-made weights, the loss split checked against sampled data, and (slow) the
+paper's claims on the full settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from course_plugins.interference import (
+    CONCEPT,
+    filter_threshold,
+    positive_interference,
+    readout,
+    variance_uniform_sparse,
+)
+
+COURSE = str(Path(sys.executable).with_name("course"))
+RUN_KEYS = {"model", "sparsity", "interference", "benefit", "interference_loss", "gram_rank",
+            "gram_eigenvalues", "feature_norms", "bias", "loss", "linear_form_loss"}
+
+
+def course_json(*args: str) -> dict:
+    out = subprocess.run([COURSE, "run", "interference", "--json", *args], capture_output=True,
+                         text=True, env=os.environ.copy(), timeout=900)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def pentagon(scale: float = 1.0) -> np.ndarray:
+    a = 2 * np.pi * np.arange(5) / 5
+    return scale * np.stack([np.cos(a), np.sin(a)])
+
+
+# --------------------------------------------------------------------------- fast
+
+
+def test_registers_after_sparsity_and_before_geometry():
+    from course import plugins
+
+    course = plugins.load()
+    assert not course.errors
+    reg = course.get("interference")
+    assert reg.concept.order == 50
+    assert reg.plugin.distribution == "superposition-course"
+    slugs = course.slugs()
+    for before in ("superposition", "sparsity"):
+        if before in slugs:
+            assert slugs.index(before) < slugs.index("interference")
+
+
+def test_readout_stages_on_an_antipodal_pair_and_an_orthogonal_feature():
+    # features 1 and 2 antipodal on the first axis, feature 3 alone on the second
+    W = np.array([[1.0, -1.0, 0.0], [0.0, 0.0, 1.0]])
+    b = np.array([0.0, 0.0, -0.1])
+    r = readout(W, b, feature=0, value=0.5)
+    assert r["readout"] == pytest.approx([0.5, -0.5, 0.0])
+    assert r["with_bias"] == pytest.approx([0.5, -0.5, -0.1])
+    assert r["output"] == pytest.approx([0.5, 0.0, 0.0])  # the ReLU cuts the antipode
+
+
+def test_filter_threshold_is_where_the_first_echo_gets_through():
+    W = pentagon()
+    b = np.full(5, -0.2)
+    cos72 = np.cos(2 * np.pi / 5)
+    thr = filter_threshold(W, b, 0)
+    assert thr == pytest.approx(0.2 / cos72)
+    # just below the threshold nothing leaks, just above the neighbours do
+    below = readout(W, b, 0, thr - 1e-3)["output"]
+    above = readout(W, b, 0, thr + 1e-2)["output"]
+    assert all(v == 0 for v in below[1:])
+    assert above[1] > 0 and above[4] > 0 and above[2] == 0 and above[3] == 0
+
+
+def test_filter_threshold_is_none_without_a_negative_bias_or_positive_overlap():
+    assert filter_threshold(pentagon(), np.zeros(5), 0) is None
+    W = np.array([[1.0, -1.0]])  # only a negative overlap
+    assert filter_threshold(W, np.array([-0.1, -0.1]), 0) is None
+
+
+def test_positive_interference_ignores_antipodes_and_counts_leaning_neighbours():
+    anti = np.array([[1.0, -1.0, 0.0], [0.0, 0.0, 1.0]])
+    assert positive_interference(anti) == pytest.approx([0, 0, 0])
+    cos72 = np.cos(2 * np.pi / 5)
+    assert positive_interference(pentagon()) == pytest.approx(np.full(5, 2 * cos72**2))
+
+
+def test_linear_loss_split_matches_sampled_data():
+    """σ²/n (Σ I − benefit + interference) is the linear model's loss with the best bias."""
+    import torch
+
+    from course import metrics as M
+    from course.engine import ToyConfig, loss_per_instance, sample_batch
+
+    rng = np.random.default_rng(0)
+    n, m, p = 6, 3, 0.3
+    W = rng.normal(size=(m, n)) * 0.6
+    imp = 0.8 ** np.arange(n)
+    cfg = ToyConfig.sweep(n, m, importance=imp, density=p, model="linear")
+    x = sample_batch(cfg, 400_000, seed=1).double()
+    G = W.T @ W
+    b = -(G - np.eye(n)) @ np.full(n, p / 2)  # the optimal bias cancels the mean error
+    loss = loss_per_instance(torch.tensor(W)[None], torch.tensor(b)[None], x,
+                             torch.tensor(imp)[None, None], "linear").item()
+    benefit, interf = M.loss_decomposition(W, imp)
+    predicted = variance_uniform_sparse(p) / n * (imp.sum() - benefit + interf)
+    assert loss == pytest.approx(predicted, rel=0.02)
+
+
+def test_variance_of_a_sparse_uniform_feature():
+    from course.engine import ToyConfig, sample_batch
+
+    cfg = ToyConfig.sweep(4, 2, density=0.2)
+    x = sample_batch(cfg, 200_000, seed=3).numpy().ravel()
+    assert x.var() == pytest.approx(variance_uniform_sparse(0.2), rel=0.02)
+
+
+def test_quick_run_json_has_the_issue_keys():
+    doc = course_json("--quick")
+    assert doc["concept"] == "interference"
+    n, m = doc["n_features"], doc["n_hidden"]
+    runs = doc["runs"]
+    assert {r["model"] for r in runs} == {"linear", "relu"}
+    for r in runs:
+        assert RUN_KEYS <= set(r)
+        assert len(r["interference"]) == n and len(r["bias"]) == n
+        assert isinstance(r["benefit"], float) and isinstance(r["interference_loss"], float)
+        assert 0 < r["gram_rank"] <= m
+        assert sum(e > 1e-6 for e in r["gram_eigenvalues"]) <= m
+        assert sum(r["gram_eigenvalues"]) == pytest.approx(r["frobenius_sq"], rel=1e-3)
+    a = doc["arrows"]
+    assert a["n_hidden"] == 2 and len(a["W"]) == 2 and len(a["W"][0]) == a["n_features"]
+    assert np.allclose(np.array(a["gram"]), np.array(a["W"]).T @ np.array(a["W"]), atol=1e-4)
+
+
+def test_chapter_renders_from_quick_metrics_and_claims_are_judged():
+    from course.book import render_template
+    from course.engine import ToyConfig  # noqa: F401 - torch import happens here, once
+
+    settings = CONCEPT.settings(quick=True)
+    result = CONCEPT.run(settings, seed=0)
+    metrics = CONCEPT.metrics(result)
+    claims = CONCEPT.claims(metrics)
+    assert {c.id for c in claims} >= {"gram-rank", "linear-no-interference", "relu-tradeoff"}
+    assert next(c for c in claims if c.id == "gram-rank").holds  # rank ≤ m is exact
+    page = render_template(
+        CONCEPT.chapter(), concept=CONCEPT, metrics=metrics, runs=metrics["runs"],
+        figures={k: f"FIG-{k}" for k in ("reading", "tradeoff", "bias", "spectrum")},
+        video="VIDEO", claims=claims,
+    )
+    assert page.startswith("# Interference")
+    assert CONCEPT.question in page
+    for k in ("reading", "tradeoff", "bias", "spectrum"):
+        assert f"FIG-{k}" in page
+    assert "VIDEO" in page
+
+
+# --------------------------------------------------------------------------- slow
+
+
+@pytest.fixture(scope="module")
+def full() -> dict:
+    return course_json()
+
+
+@pytest.mark.slow
+def test_full_run_reproduces_the_paper(full):
+    runs = full["runs"]
+    m = full["n_hidden"]
+    lin = [r for r in runs if r["model"] == "linear"]
+    relu = [r for r in runs if r["model"] == "relu"]
+    # rank of WᵀW never exceeds m
+    assert all(r["gram_rank"] <= m for r in runs)
+    # the linear model: top-m features, no interference, benefit independent of sparsity
+    assert all(r["features_represented"] == m for r in lin)
+    assert max(r["interference_loss"] for r in lin) < 0.05
+    assert max(r["benefit"] for r in lin) - min(r["benefit"] for r in lin) < 0.05
+    # its loss is the benefit/interference formula
+    for r in lin:
+        assert r["loss"] == pytest.approx(r["linear_form_loss"], rel=0.05)
+    # the ReLU model: interference and benefit both rise with sparsity
+    dense, sparse = relu[0], relu[-1]
+    assert sparse["interference_loss"] > dense["interference_loss"] + 1.0
+    assert sparse["benefit"] > dense["benefit"] + 0.1
+    assert sparse["features_represented"] > m
+    # positive interference comes with negative biases at high sparsity
+    assert sparse["bias_split"]["positive"]
+    assert max(sparse["bias_split"]["positive"]) < -0.05
+    assert not dense["bias_split"]["positive"]
+
+
+@pytest.mark.slow
+def test_full_run_arrows_model_filters_weak_inputs(full):
+    a = full["arrows"]
+    assert a["n_features"] == 5 and a["gram_rank"] == 2
+    assert max(a["bias"]) < 0
+    assert a["filter_threshold"] is not None and 0 < a["filter_threshold"] < 1
+    assert a["weak_clean"] == (a["weak"]["value"] < a["filter_threshold"])
+
+
+@pytest.mark.slow
+def test_full_claims_hold(full):
+    claims = CONCEPT.claims({k: v for k, v in full.items() if k != "concept"})
+    failing = [c.id for c in claims if not c.holds]
+    assert not failing, failing
+
+
+@pytest.mark.slow
+def test_scene_ends_with_the_gram_matrix_and_bars(tmp_path):
+    from course import render
+
+    result = CONCEPT.run(CONCEPT.settings(quick=True))
+    metrics = CONCEPT.metrics(result)
+    scene = render.construct(CONCEPT.animation(result, metrics))
+    frame = np.asarray(scene.renderer.get_frame())[..., :3].astype(int)
+    # the right third holds the WᵀW heat map: red and blue cells, not just background
+    right = frame[:, frame.shape[1] * 2 // 3 :]
+    reds = ((right[..., 0] > 150) & (right[..., 2] < 100)).sum()
+    blues = ((right[..., 2] > 150) & (right[..., 0] < 100)).sum()
+    assert reds > 100 and blues > 100
