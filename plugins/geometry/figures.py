@@ -1,0 +1,121 @@
+"""The geometry chapter's figures, drawn from its metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from course.figures import save, style
+from course_animations import palette
+
+#: how the reference lines are labelled, by computed value (ideal shapes come from metrics)
+LABELS = {
+    "dedicated dimension": "1  dedicated",
+    "tetrahedron": "3/4  tetrahedron",
+    "triangle": "2/3  triangle",
+    "digon": "1/2  antipodal pair",
+    "pentagon": "2/5  pentagon",
+    "square antiprism": "3/8  square antiprism",
+}
+SHAPE_COLORS = {
+    "digon": palette.FEATURES[1],
+    "triangle": palette.FEATURES[2],
+    "tetrahedron": palette.FEATURES[3],
+    "pentagon": palette.FEATURES[0],
+    "square antiprism": palette.FEATURES[4],
+}
+
+
+def _log_x(ax: Any, runs: list[dict[str, Any]]) -> None:
+    ax.set_xscale("log")
+    ax.set_xlabel("1 / (1 − S)   (log scale; sparser →)")
+    top = runs[-1]["inverse_density"]
+    ticks = [t for t in (1, 2, 3, 5, 10, 20, 50, 100, 200, 500) if t <= top * 1.01]
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.minorticks_off()
+
+
+def dims_figure(metrics: dict[str, Any], path: Path) -> Path:
+    """m/‖W‖_F² against 1/(1 − S), with the plateaus at 1 and 1/2."""
+    import matplotlib.pyplot as plt
+
+    runs = metrics["runs"]
+    x = [r["inverse_density"] for r in runs]
+    y = [r["dimensions_per_feature"] for r in runs]
+    m, n = metrics["n_hidden"], metrics["n_features"]
+    with style():
+        fig, ax = plt.subplots(figsize=(7.5, 3.8))
+        for p, value in ((metrics["plateau_one"], 1.0), (metrics["plateau_half"], 0.5)):
+            ax.axhline(value, color=palette.MUTED, ls="--", lw=1)
+            if p:
+                ax.axvspan(p["from"] / 1.05, p["to"] * 1.05, color=palette.FEATURES[1], alpha=0.15, lw=0)
+        ax.axhline(m / n, color=palette.MUTED, ls=":", lw=1)
+        ax.text(x[0], m / n + 0.015, f"m/n = {m / n:g}", color=palette.MUTED, fontsize=9)
+        ax.text(x[-1], 1.02, "1: one dimension per feature", ha="right", va="bottom", color=palette.MUTED, fontsize=9)
+        ax.text(x[-1], 0.52, "1/2: antipodal pairs", ha="right", va="bottom", color=palette.MUTED, fontsize=9)
+        ax.plot(x, y, marker="o", color=palette.FEATURES[0], lw=2, ms=4)
+        _log_x(ax, runs)
+        ax.set_ylim(0, 1.12)
+        ax.set_ylabel("dimensions per feature  m / ‖W‖_F²")
+        ax.set_title(f"n = {n} features, m = {m} dimensions, all equally important")
+        fig.tight_layout()
+        return save(fig, path)
+
+
+def scatter_figure(metrics: dict[str, Any], path: Path, embedded: float = 0.5) -> Path:
+    """Each feature's D_i against 1/(1 − S), with the sticky reference lines;
+    features with ‖W_i‖ > ``embedded`` are drawn dark."""
+    import matplotlib.pyplot as plt
+
+    runs = metrics["runs"]
+    rng = np.random.default_rng(0)  # jitter only, so dots do not hide each other
+    with style():
+        fig, ax = plt.subplots(figsize=(8.5, 4.6))
+        # labels of close lines (2/5 and 3/8) are pushed apart so both stay readable
+        placed: list[float] = []
+        for name, value in sorted(metrics["sticky"].items(), key=lambda kv: kv[1]):
+            ax.axhline(value, color=palette.MUTED, lw=0.8, ls="--", zorder=1)
+            y = max(value, placed[-1] + 0.045) if placed else value
+            placed.append(y)
+            ax.text(runs[-1]["inverse_density"] * 1.12, y, LABELS.get(name, name),
+                    va="center", fontsize=8.5, color=palette.INK)
+        for r in runs:
+            D = np.asarray(r["feature_dimensionality"])
+            emb = np.asarray(r["feature_norms"]) > embedded
+            xs = r["inverse_density"] * np.exp(rng.uniform(-0.04, 0.04, D.size))
+            ax.scatter(xs[~emb], D[~emb], s=4, color=palette.MUTED, alpha=0.25, lw=0, zorder=2)
+            ax.scatter(xs[emb], D[emb], s=7, color=palette.INK, alpha=0.7, lw=0, zorder=3)
+        _log_x(ax, runs)
+        ax.set_xlim(runs[0]["inverse_density"] / 1.1, runs[-1]["inverse_density"] * 1.1)
+        ax.set_ylim(-0.02, 1.08)
+        ax.set_ylabel("feature dimensionality D_i")
+        fig.tight_layout()
+        return save(fig, path)
+
+
+def groups_figure(metrics: dict[str, Any], path: Path) -> Path:
+    """Stacked bars: embedded features per level split by the shape of their group."""
+    import matplotlib.pyplot as plt
+
+    runs = metrics["runs"]
+    ideal = metrics["ideal"]
+    x = np.arange(len(runs))
+    with style():
+        fig, ax = plt.subplots(figsize=(8.5, 3.4))
+        bottom = np.zeros(len(runs))
+        for name, color in SHAPE_COLORS.items():
+            vals = np.array([r["groups"][name] * ideal[name]["k"] for r in runs], dtype=float)
+            if vals.any():
+                ax.bar(x, vals, bottom=bottom, color=color, label=f"{name} (D = {ideal[name]['fraction']})")
+            bottom += vals
+        rest = np.array([r["features_embedded"] for r in runs]) - bottom
+        ax.bar(x, rest, bottom=bottom, color="#cbd5e1", label="in no clean group")
+        step = max(1, len(runs) // 8)
+        ax.set_xticks(x[::step], [f"{r['inverse_density']:.3g}" for r in runs[::step]])
+        ax.set_xlabel("1 / (1 − S)")
+        ax.set_ylabel("embedded features")
+        ax.legend(frameon=False, fontsize=8.5, loc="upper left")
+        fig.tight_layout()
+        return save(fig, path)

@@ -1,0 +1,271 @@
+"""The geometry concept: registration, JSON, the reference shapes, the group search on
+exactly constructed geometries, and (slow) the paper's claims on the full settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from course_plugins.geometry import CONCEPT, plateau, sticky_share, uniform_baseline
+from course_plugins.geometry.shapes import (
+    BY_NAME,
+    SHAPES,
+    edges,
+    find_groups,
+    ideal_vectors,
+    project_group,
+)
+
+COURSE = str(Path(sys.executable).with_name("course"))
+RUN_KEYS = {"sparsity", "inverse_density", "dimensions_per_feature", "feature_dimensionality",
+            "frobenius_sq", "sum_dimensionality", "gram_rank", "groups"}
+
+
+def course_json(*args: str) -> dict:
+    out = subprocess.run([COURSE, "run", "geometry", "--json", *args], capture_output=True,
+                         text=True, env=os.environ.copy(), timeout=900)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def random_rotation(m: int, seed: int) -> np.ndarray:
+    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(m, m)))
+    return q * np.sign(np.diag(r))
+
+
+def tegum(names: list[str], m: int, extra_dedicated: int = 0, unused: int = 0,
+          seed: int = 0) -> tuple[np.ndarray, dict[str, list[int]]]:
+    """Shapes placed in orthogonal blocks of an m-dimensional space, then rotated
+    and shuffled: returns W (m × n) and where each shape's features ended up."""
+    blocks, owner = [], []
+    row = 0
+    for name in names:
+        V = ideal_vectors(name)
+        B = np.zeros((m, V.shape[1]))
+        B[row : row + V.shape[0]] = V
+        row += V.shape[0]
+        blocks.append(B)
+        owner += [name] * V.shape[1]
+    for _ in range(extra_dedicated):
+        B = np.zeros((m, 1))
+        B[row, 0] = 1.0
+        row += 1
+        blocks.append(B)
+        owner.append("dedicated")
+    assert row <= m
+    blocks.append(np.zeros((m, unused)))
+    owner += ["unused"] * unused
+    W = random_rotation(m, seed) @ np.concatenate(blocks, axis=1)
+    perm = np.random.default_rng(seed + 1).permutation(W.shape[1])
+    W = W[:, perm]
+    where: dict[str, list[int]] = {}
+    for new, old in enumerate(perm):
+        where.setdefault(owner[old], []).append(new)
+    return W, where
+
+
+# --------------------------------------------------------------------------- fast
+
+
+def test_registers_last_of_the_concepts():
+    from course import plugins
+
+    course = plugins.load()
+    assert not course.errors
+    reg = course.get("geometry")
+    assert reg.concept.order == 60
+    assert reg.plugin.distribution == "superposition-course"
+    slugs = course.slugs()
+    if "interference" in slugs:
+        assert slugs.index("interference") < slugs.index("geometry")
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: s.name)
+def test_ideal_shapes_are_unit_vectors_with_computed_dimensionality_d_over_k(shape):
+    V = ideal_vectors(shape.name)
+    assert V.shape == (shape.d, shape.k)
+    assert np.allclose(np.linalg.norm(V, axis=0), 1.0)
+    assert np.linalg.matrix_rank(V) == shape.d
+    assert shape.dimensionality() == pytest.approx(shape.d / shape.k)
+    assert shape.fraction() == Fraction(shape.d, shape.k)
+
+
+def test_ideal_outlines_have_the_polytopes_edge_counts():
+    counts = {s.name: len(edges(s.vectors())) for s in SHAPES}
+    assert counts == {"digon": 1, "triangle": 3, "tetrahedron": 6, "pentagon": 5, "square antiprism": 16}
+
+
+def test_unknown_shape_is_a_clear_error():
+    with pytest.raises(KeyError, match="unknown shape 'hexagon'"):
+        ideal_vectors("hexagon")
+
+
+def test_find_groups_recovers_every_shape_of_an_exact_tegum_product():
+    names = ["digon", "triangle", "tetrahedron", "pentagon", "square antiprism", "digon"]
+    W, where = tegum(names, m=16, extra_dedicated=2, unused=5)
+    groups = find_groups(W)
+    found = sorted((g.shape, tuple(sorted(g.features))) for g in groups)
+    # the two digons are both found; every other shape once, with exactly its features
+    assert [s for s, _ in found].count("digon") == 2
+    for name in ("triangle", "tetrahedron", "pentagon", "square antiprism"):
+        (feats,) = [f for s, f in found if s == name]
+        assert feats == tuple(sorted(where[name]))
+    digon_feats = sorted(i for s, f in found if s == "digon" for i in f)
+    assert digon_feats == sorted(where["digon"])
+    for g in groups:
+        assert g.leak == pytest.approx(0.0, abs=1e-9)
+        assert g.error(BY_NAME[g.shape].dimensionality()) == pytest.approx(0.0, abs=1e-9)
+        assert len(g.features) == BY_NAME[g.shape].k
+    # dedicated features and unused columns are never part of a group
+    grouped = {i for g in groups for i in g.features}
+    assert not grouped & set(where["dedicated"] + where["unused"])
+
+
+def test_find_groups_tolerates_small_noise_but_not_a_broken_shape():
+    W, where = tegum(["pentagon", "tetrahedron"], m=6, seed=3)
+    noisy = W + np.random.default_rng(4).normal(scale=0.01, size=W.shape)
+    assert sorted(g.shape for g in find_groups(noisy)) == ["pentagon", "tetrahedron"]
+    # squash the pentagon onto a line: five features, but not spanning two dimensions evenly
+    broken = W.copy()
+    pent = where["pentagon"]
+    U, _, _ = np.linalg.svd(W[:, pent], full_matrices=False)
+    broken[:, pent] = np.outer(U[:, 0], U[:, 0]) @ W[:, pent]
+    assert [g.shape for g in find_groups(broken)] == ["tetrahedron"]
+
+
+def test_find_groups_rejects_a_group_that_leaks_into_a_neighbour():
+    W, where = tegum(["triangle"], m=3, extra_dedicated=1)
+    tri, ded = where["triangle"], where["dedicated"][0]
+    assert [g.shape for g in find_groups(W)] == ["triangle"]
+    W[:, ded] += 0.6 * W[:, tri[0]]  # the dedicated feature now overlaps a triangle member
+    assert all(g.shape != "triangle" for g in find_groups(W))
+
+
+def test_a_square_is_two_antipodal_pairs_not_a_tetrahedron():
+    # four features at right angles in a plane: k = 4 like a tetrahedron, but D_i = 1/2
+    square = np.array([[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 0.0, -1.0], [0.0, 0.0, 0.0, 0.0]])
+    groups = find_groups(square)
+    assert sorted((g.shape, sorted(g.features)) for g in groups) == [("digon", [0, 2]), ("digon", [1, 3])]
+    # tilt the square so the pairs overlap: one connected set of four in two dimensions, no shape
+    tilted = square.copy()
+    tilted[:, 1] = [0.3, 0.95, 0.0]
+    tilted[:, 3] = [-0.3, -0.95, 0.0]
+    assert all(g.shape != "tetrahedron" for g in find_groups(tilted))
+
+
+def test_project_group_keeps_lengths_and_angles():
+    W, where = tegum(["square antiprism", "pentagon"], m=8, seed=5)
+    W = W * np.random.default_rng(6).uniform(0.8, 1.2, size=W.shape[1])
+    feats = where["square antiprism"]
+    P = project_group(W, feats, 3)
+    assert P.shape == (3, 8)
+    assert np.allclose(P.T @ P, W[:, feats].T @ W[:, feats])
+
+
+def test_plateau_finds_the_longest_run_within_tolerance():
+    x = [1, 2, 3, 4, 5, 6, 7]
+    y = [1.0, 0.8, 0.51, 0.49, 0.5, 0.42, 0.5]
+    p = plateau(x, y, 0.5)
+    assert (p["from"], p["to"], p["levels"]) == (3, 5, 3)
+    assert p["mean"] == pytest.approx(0.5)
+    assert plateau(x, y, 0.25) is None
+
+
+def test_sticky_share_against_its_uniform_baseline():
+    values = [0.5]
+    assert sticky_share(np.array([0.5, 0.52, 0.6, 0.2]), values, tol=0.03) == 0.5
+    assert uniform_baseline(values, 0.0, 1.0, tol=0.03) == pytest.approx(0.06, abs=1e-3)
+
+
+def test_quick_run_json_has_the_issue_keys():
+    doc = course_json("--quick")
+    assert doc["concept"] == "geometry"
+    n, m = doc["n_features"], doc["n_hidden"]
+    for r in doc["runs"]:
+        assert RUN_KEYS <= set(r)
+        assert len(r["feature_dimensionality"]) == n
+        assert r["dimensions_per_feature"] == pytest.approx(m / r["frobenius_sq"], rel=1e-4)
+        assert r["sparsity"] == pytest.approx(1 - 1 / r["inverse_density"], abs=1e-6)
+        assert all(0 <= d <= 1 + 1e-6 for d in r["feature_dimensionality"])
+    assert {v["fraction"] for v in doc["ideal"].values()} == {"1/2", "2/3", "3/4", "2/5", "3/8"}
+
+
+def test_chapter_renders_from_quick_metrics():
+    from course.book import render_template
+
+    result = CONCEPT.run(CONCEPT.settings(quick=True), seed=0)
+    metrics = CONCEPT.metrics(result)
+    claims = CONCEPT.claims(metrics)
+    assert {c.id for c in claims} >= {"half-plateau", "one-plateau", "sticky-values", "sum-to-rank"}
+    page = render_template(
+        CONCEPT.chapter(), concept=CONCEPT, metrics=metrics, runs=metrics["runs"],
+        figures={k: f"FIG-{k}" for k in ("dims", "scatter", "groups")}, video="VIDEO", claims=claims,
+    )
+    assert page.startswith("# The geometry of superposition")
+    for k in ("dims", "scatter", "groups"):
+        assert f"FIG-{k}" in page
+
+
+# --------------------------------------------------------------------------- slow
+
+
+@pytest.fixture(scope="module")
+def full() -> dict:
+    return course_json()
+
+
+@pytest.mark.slow
+def test_full_settings_are_uniform_superposition_with_n_much_larger_than_m():
+    s = CONCEPT.settings()
+    assert s["n_features"] >= 200 and s["n_hidden"] >= 20 and s["n_features"] >= 10 * s["n_hidden"]
+    assert s["inverse_density_max"] >= 100 and 20 <= s["levels"] <= 40
+
+
+@pytest.mark.slow
+def test_full_run_dimensions_per_feature_has_plateaus_at_one_and_a_half(full):
+    half, one = full["plateau_half"], full["plateau_one"]
+    assert one is not None and one["from"] == pytest.approx(1.0) and one["levels"] >= 2
+    assert half is not None and half["levels"] >= 2 and half["from"] > one["to"]
+    on = [r for r in full["runs"] if half["from"] <= r["inverse_density"] <= half["to"]]
+    assert all(abs(r["dimensions_per_feature"] - 0.5) <= 0.03 for r in on)
+    # on the plateau the embedded features are antipodal pairs
+    assert all(2 * r["groups"]["digon"] >= 0.9 * r["features_embedded"] for r in on)
+
+
+@pytest.mark.slow
+def test_full_run_dimensionalities_are_sticky_and_sum_to_the_rank(full):
+    reg = full["regime"]
+    assert reg["features"] > 100
+    assert reg["sticky_share"] >= max(0.6, 1.5 * reg["uniform_baseline"])
+    for r in full["runs"]:
+        assert r["gram_rank"] == full["n_hidden"]
+        assert r["sum_dimensionality"] == pytest.approx(r["gram_rank"], rel=0.05)
+    # past the plateau at least one group other than antipodal pairs is found
+    assert full["groups_total"]["digon"] > 0
+    assert full["groups_total"]["pentagon"] + full["groups_total"]["square antiprism"] > 0
+
+
+@pytest.mark.slow
+def test_full_claims_hold(full):
+    claims = CONCEPT.claims({k: v for k, v in full.items() if k != "concept"})
+    failing = [c.id for c in claims if not c.holds]
+    assert not failing, failing
+
+
+@pytest.mark.slow
+def test_scene_constructs_and_ends_on_the_summary():
+    from course import render
+
+    result = CONCEPT.run(CONCEPT.settings(quick=True))
+    metrics = CONCEPT.metrics(result)
+    scene = render.construct(CONCEPT.animation(result, metrics))
+    frame = np.asarray(scene.renderer.get_frame())[..., :3].astype(int)
+    bg = frame[0, 0]
+    assert (np.abs(frame - bg).sum(axis=-1) > 60).sum() > 500  # title and summary text
