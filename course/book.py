@@ -19,6 +19,7 @@ previous book in place, and the next one picks up where it stopped.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import html
 import os
 import shutil
@@ -86,8 +87,14 @@ def figure_markdown(fig: Figure, rel: str) -> str:
     return f":::{{figure}} {rel}\n:alt: {alt}\n:name: fig-{Path(rel).stem}\n\n{fig.caption}\n:::\n"
 
 
-def video_markdown(rendered: Rendered, description: str, title: str, static_rel: str) -> str:
-    """An HTML5 video with poster, captions track and a text description."""
+#: how a video quality is named for readers
+QUALITY_LABELS = {"low": "480p", "medium": "720p", "high": "1080p", "production": "1440p", "4k": "4K (2160p)"}
+
+
+def video_markdown(rendered: Rendered, description: str, title: str, static_rel: str,
+                   download: tuple[str, str] | None = None) -> str:
+    """An HTML5 video with poster, captions track and a text description;
+    ``download`` = (file name in ``static_rel``, label) adds a download link."""
     name = rendered.video.name
     kind = {".mp4": "video/mp4", ".webm": "video/webm"}.get(rendered.video.suffix, "")
     track = ""
@@ -97,6 +104,10 @@ def video_markdown(rendered: Rendered, description: str, title: str, static_rel:
             f'srclang="en" label="English" default>\n'
         )
     desc = html.escape(" ".join(description.split()))
+    link = ""
+    if download is not None:
+        link = (f'<br><a class="course-video-download" href="{static_rel}/{download[0]}" download>'
+                f"Download this video in {html.escape(download[1])}</a>")
     return (
         '<figure class="course-video">\n'
         f'<video controls preload="metadata" width="100%" poster="{static_rel}/{rendered.poster.name}" '
@@ -105,7 +116,7 @@ def video_markdown(rendered: Rendered, description: str, title: str, static_rel:
         f"{track}"
         "</video>\n"
         f'<figcaption id="desc-{rendered.video.stem}"><strong>{html.escape(title)}.</strong> '
-        f"What the video shows: {desc}</figcaption>\n"
+        f"What the video shows: {desc}{link}</figcaption>\n"
         "</figure>\n"
     )
 
@@ -127,8 +138,12 @@ def _copy(src: Path, dest: Path) -> Path:
     return dest
 
 
-def write_chapter(reg: Registered, art: pipeline.Artifacts, src: Path) -> ChapterOutput:
+def write_chapter(reg: Registered, art: pipeline.Artifacts, src: Path,
+                  download: tuple[Rendered, str] | None = None) -> ChapterOutput:
     """Write one concept's page, data, figures and video into ``src``.
+
+    ``download`` is the same video rendered at a higher quality, with that
+    quality's name: it is copied beside the embedded one and linked.
 
     ``art`` is what :func:`course.pipeline.produce` made (cached or fresh);
     this is the cheap part that runs on every build: the claims and the
@@ -143,8 +158,14 @@ def write_chapter(reg: Registered, art: pipeline.Artifacts, src: Path) -> Chapte
 
     video = None
     anim = art.animation
+    media = src / "_static" / "media"
+    download_link = None
+    if art.video is not None and download is not None:
+        hq, quality = download
+        name = f"{c.slug}-{quality}{hq.video.suffix}"
+        _copy(hq.video, media / name)
+        download_link = (name, QUALITY_LABELS.get(quality, quality))
     if art.video is not None:
-        media = src / "_static" / "media"
         v = art.video
         video = Rendered(
             _copy(v.video, media / v.video.name),
@@ -160,7 +181,7 @@ def write_chapter(reg: Registered, art: pipeline.Artifacts, src: Path) -> Chapte
         "metrics": metrics,
         "runs": metrics["runs"],
         "figures": {f.name: figure_markdown(f, f"figures/{c.slug}/{Path(f.path).name}") for f in figures},
-        "video": video_markdown(video, anim["description"], anim["title"] or c.title, "../_static/media") if video and anim else "",
+        "video": video_markdown(video, anim["description"], anim["title"] or c.title, "../_static/media", download_link) if video and anim else "",
         "claims": claims,
     }
     template = pipeline.stage(reg, "chapter", c.chapter)
@@ -406,8 +427,13 @@ def build(
     emit: Emit | None = None,
     quick: bool = False,
     fresh: bool = False,
+    download_quality: str | None = None,
 ) -> BuildReport:
     """Build the whole book into ``out``; returns what was built and what failed.
+
+    With ``download_quality`` (a name from :data:`course.render.QUALITIES`)
+    every video is also rendered at that quality and linked for download
+    beside the embedded one.
 
     The heavy stages of every concept come from the cache or run in ``jobs``
     worker processes (see :func:`course.pipeline.produce_all`); the pages
@@ -427,7 +453,8 @@ def build(
                 raise course.errors[0]
             cache.sweep()
             _sweep_output(out)
-            report.chapters, report.records = _build_pages(course, out, quality, seed, device, keep_going, jobs, emit, quick, report)
+            report.chapters, report.records = _build_pages(course, out, quality, seed, device, keep_going, jobs, emit, quick, report,
+                                                          download_quality)
             tracker = Tracker("book", emit)
             with tracker.stage("sphinx"):
                 report.index = run_sphinx(out / "src", out, fresh=fresh)
@@ -452,7 +479,8 @@ def _sweep_output(out: Path) -> None:
 
 
 def _build_pages(course: Course, out: Path, quality: str, seed: int, device: str, keep_going: bool,
-                 jobs: int | None, emit: Emit, quick: bool, report: BuildReport) -> tuple[list[ChapterOutput], list[Record]]:
+                 jobs: int | None, emit: Emit, quick: bool, report: BuildReport,
+                 download_quality: str | None = None) -> tuple[list[ChapterOutput], list[Record]]:
     staging = out / cache.tmp_name("staging")
     staging.mkdir(parents=True)
     try:
@@ -460,13 +488,23 @@ def _build_pages(course: Course, out: Path, quality: str, seed: int, device: str
         opts = pipeline.Options(seed=seed, device=device, quick=quick, quality=quality)
         outcome = pipeline.produce_all(course, course.concepts, opts, jobs=jobs, emit=emit, keep_going=keep_going)
         report.errors += outcome.errors
+        downloads: dict[str, Rendered] = {}
+        if download_quality and download_quality != quality:
+            with_video = [r for r in course.concepts
+                          if (a := outcome.artifacts.get(r.concept.slug)) is not None and a.video is not None]
+            hq = pipeline.produce_all(course, with_video, dataclasses.replace(opts, quality=download_quality),
+                                      jobs=jobs, emit=emit, keep_going=keep_going)
+            report.errors += hq.errors
+            downloads = {slug: a.video for slug, a in hq.artifacts.items() if a.video is not None}
         chapters = []
         for reg in course.concepts:
             art = outcome.artifacts.get(reg.concept.slug)
             if art is None:
                 continue
+            hq_video = downloads.get(reg.concept.slug)
             try:
-                chapters.append(write_chapter(reg, art, staging))
+                chapters.append(write_chapter(reg, art, staging,
+                                              (hq_video, download_quality) if hq_video and download_quality else None))
             except PluginError as exc:
                 if not keep_going:
                     raise

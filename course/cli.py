@@ -275,6 +275,8 @@ def publish_render(art, out: Path, quality: str) -> Path:
               help="Build folder; the HTML book goes to OUT/_build/html.")
 @click.option("-q", "--quality", type=click.Choice(list(QUALITIES)), default="low", show_default=True,
               help="Quality of the videos embedded in the book.")
+@click.option("--download-quality", type=click.Choice([q for q in QUALITIES if q != "low"]), default=None,
+              help="Also render every video at this quality and link it for download beside the embedded one.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of every experiment.")
 @click.option("--device", default="cpu", show_default=True, help="Torch device for training.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help=JOBS_HELP)
@@ -283,8 +285,8 @@ def publish_render(art, out: Path, quality: str) -> Path:
 @click.option("--fresh", is_flag=True, help="Have Sphinx rebuild every page, not only the changed ones.")
 @click.option("--quick", is_flag=True, help="Smallest settings: a fast smoke build whose numbers are not the science.")
 @click.pass_context
-def build(ctx: click.Context, out: Path, quality: str, seed: int, device: str, jobs: int | None,
-          keep_going: bool, quiet: bool, fresh: bool, quick: bool) -> None:
+def build(ctx: click.Context, out: Path, quality: str, download_quality: str | None, seed: int, device: str,
+          jobs: int | None, keep_going: bool, quiet: bool, fresh: bool, quick: bool) -> None:
     """Run every concept and write the HTML book; print the path of its index.html.
 
     Experiments, figures and videos come from the cache when nothing they
@@ -302,7 +304,8 @@ def build(ctx: click.Context, out: Path, quality: str, seed: int, device: str, j
     log = Path(out) / "build.log"
     try:
         report = book.build(course, out, quality=quality, seed=seed, device=device, keep_going=keep_going,
-                            jobs=jobs, emit=reporter, quick=quick, fresh=fresh)
+                            jobs=jobs, emit=reporter, quick=quick, fresh=fresh,
+                            download_quality=download_quality)
     except PluginError as exc:
         reporter.close()
         _fail(_plugin_failure(exc, log, "\n(use --keep-going to build the rest of the book)"))

@@ -237,7 +237,8 @@ def reproduction(chapters: Sequence[ChapterOutput], errors: Sequence[PluginError
     if failed:
         lines += ["## Claims that do not hold in this build", ""]
         for ch, cl in failed:
-            lines.append(f"- **{ch.reg.concept.title}:** {_link(_one_line(cl.statement), cl.source)} "
+            source = f" ([source]({cl.source}))" if cl.source else ""
+            lines.append(f"- **{ch.reg.concept.title}:** {_one_line(cl.statement)}{source} "
                          f"Measured: {_one_line(cl.measured)}.")
         lines += ["", "A claim can fail because the toy model, the optimiser or the tolerance "
                   "differs from the paper's, not only because the paper is wrong; the chapter says "
@@ -249,8 +250,9 @@ def reproduction(chapters: Sequence[ChapterOutput], errors: Sequence[PluginError
         lines += [f"## {c.title}", "", f"Checked in the chapter [{c.title}](concepts/{c.slug}.md).", "",
                   "| Claim | Measured in this build | Holds |", "|---|---|---|"]
         for cl in ch.claims:
-            mark = "✅ yes" if cl.holds else "❌ no"
-            lines.append(f"| {_link(_cell(cl.statement), cl.source)} | {_cell(cl.measured)} | {mark} |")
+            mark = "✓ yes" if cl.holds else "✗ **no**"
+            source = f" ([source]({cl.source}))" if cl.source else ""
+            lines.append(f"| {_cell(cl.statement)}{source} | {_cell(cl.measured)} | {mark} |")
         lines.append("")
     if errors:
         lines += ["## Chapters that failed to build", "",

@@ -69,11 +69,13 @@ def directions_figure(metrics: dict[str, Any], path: Path) -> Path:
     n = W.shape[1]
     colors = [palette.feature_color(i) for i in range(n)]
     with style():
-        fig = plt.figure(figsize=(12.5, 4.6))
-        gs = fig.add_gridspec(2, 4, width_ratios=[1.45, 1.25, 0.55, 0.55], wspace=0.15, hspace=0.25)
+        fig = plt.figure(figsize=(10, 8.2))
+        outer = fig.add_gridspec(2, 1, height_ratios=[1.55, 1], hspace=0.3)
+        top = outer[0].subgridspec(1, 2, width_ratios=[1.2, 1], wspace=0.1)
+        bottom = outer[1].subgridspec(1, 4, wspace=0.15)
 
         # left: the product written out
-        ax = fig.add_subplot(gs[:, 0])
+        ax = fig.add_subplot(top[0])
         ax.set_axis_off()
         # columns of W and entries of x share their feature's colour: x_i scales column i
         right = _matrix(ax, 0.0, 2.0, W, lambda i, j: colors[j], label="W (2 × 3)")
@@ -88,7 +90,7 @@ def directions_figure(metrics: dict[str, Any], path: Path) -> Path:
         ax.set_title("The product, written out")
 
         # middle: the product as arrows, tip to tail
-        ax = fig.add_subplot(gs[:, 1])
+        ax = fig.add_subplot(top[1])
         _plane(ax)
         ax.add_patch(plt.Circle((0, 0), 1, fill=False, color=palette.MUTED, lw=0.6, ls=":"))
         pos = np.zeros(2)
@@ -109,13 +111,13 @@ def directions_figure(metrics: dict[str, Any], path: Path) -> Path:
 
         # right: four seeds
         for k, run in enumerate(runs[:4]):
-            ax = fig.add_subplot(gs[k // 2, 2 + k % 2])
+            ax = fig.add_subplot(bottom[k])
             _plane(ax, 1.25)
             Wk = np.asarray(run["W"])
             for i in range(n):
                 if np.linalg.norm(Wk[:, i]) > 0.05:
                     _arrow(ax, np.zeros(2), Wk[:, i], colors[i], lw=1.8)
             ax.set_title(f"start {k + 1}: {run['off_axis_deg']:.0f}° off axis", fontsize=9)
-        fig.text(0.82, 0.99, "Four random starts", ha="center", va="top",
+        fig.text(0.5, 0.375, "The same model trained from four random starts", ha="center", va="bottom",
                  fontsize=palette.FONT_SIZE + 1)
         return save(fig, path)
