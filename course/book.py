@@ -194,6 +194,23 @@ def write_chapter(reg: Registered, art: pipeline.Artifacts, src: Path,
     return ChapterOutput(reg, metrics, figures, video, claims, cached)
 
 
+def write_failed_chapter(reg: Registered, error: PluginError, src: Path) -> ChapterOutput:
+    """The page of a concept that failed in a ``--keep-going`` build: it says
+    what failed, and keeps the other chapters' links to it working."""
+    c = reg.concept
+    fence = "`" * max(3, 1 + max((len(run) for run in error.message.split() if set(run) == {"`"}), default=0))
+    page = (
+        f"# {c.title}\n\n"
+        f"**This chapter did not build.** Its plugin `{error.plugin}` failed in `{error.where}`, "
+        "so this build has no results for it; the other chapters were built without it "
+        "(`course build --keep-going`). The traceback is in the build folder's `build.log`.\n\n"
+        f"{fence}text\n{error.message}\n{fence}\n"
+    )
+    (src / "concepts").mkdir(parents=True, exist_ok=True)
+    (src / "concepts" / f"{c.slug}.md").write_text(page, encoding="utf-8")
+    return ChapterOutput(reg, {"runs": []}, [], None, [])
+
+
 def build_chapter(reg: Registered, src: Path, quality: str = "low", seed: int = 0, device: str = "cpu") -> ChapterOutput:
     """Run one concept through every stage (in this process) and write its page into ``src``."""
     art = pipeline.produce(reg, pipeline.Options(seed=seed, device=device, quality=quality))
@@ -377,6 +394,14 @@ def run_sphinx(src: Path, out: Path, fresh: bool = False) -> Path:
     return html_dir / "index.html"
 
 
+class SphinxFailed(RuntimeError):
+    """Sphinx failed; ``report`` is what the build had done until then."""
+
+    def __init__(self, message: str, report: BuildReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
 class BuildLocked(RuntimeError):
     """Another ``course`` command is writing the same build folder."""
 
@@ -455,17 +480,20 @@ def build(
             _sweep_output(out)
             report.chapters, report.records = _build_pages(course, out, quality, seed, device, keep_going, jobs, emit, quick, report,
                                                           download_quality)
+            if report.errors:
+                write_log(report.log, report.errors)
+            else:
+                report.log.unlink(missing_ok=True)
             tracker = Tracker("book", emit)
-            with tracker.stage("sphinx"):
-                report.index = run_sphinx(out / "src", out, fresh=fresh)
+            try:
+                with tracker.stage("sphinx"):
+                    report.index = run_sphinx(out / "src", out, fresh=fresh)
+            except RuntimeError as exc:
+                raise SphinxFailed(str(exc), report) from exc
             report.sphinx_seconds = tracker.records[-1].seconds
         except PluginError as exc:
             write_log(report.log, [*report.errors, exc])
             raise
-        if report.errors:
-            write_log(report.log, report.errors)
-        else:
-            report.log.unlink(missing_ok=True)
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -497,6 +525,7 @@ def _build_pages(course: Course, out: Path, quality: str, seed: int, device: str
             report.errors += hq.errors
             downloads = {slug: a.video for slug, a in hq.artifacts.items() if a.video is not None}
         chapters = []
+        failed = dict(outcome.failed)
         for reg in course.concepts:
             art = outcome.artifacts.get(reg.concept.slug)
             if art is None:
@@ -509,9 +538,12 @@ def _build_pages(course: Course, out: Path, quality: str, seed: int, device: str
                 if not keep_going:
                     raise
                 report.errors.append(exc)
+                failed[reg.concept.slug] = exc
         report.chapters = chapters
         write_generated_pages(course, staging, report)
-        write_toc(staging, chapters)
+        stand_ins = [write_failed_chapter(reg, failed[reg.concept.slug], staging)
+                     for reg in course.concepts if reg.concept.slug in failed]
+        write_toc(staging, chapters + stand_ins)
         report.files = sum(1 for p in staging.rglob("*") if p.is_file())
         report.files_written, report.files_removed = sync_tree(staging, out / "src")
     finally:

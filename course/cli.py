@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,12 @@ def _reporter(quiet: bool):
     from course.progress import Reporter
 
     return Reporter(mode="quiet" if quiet else None)
+
+
+def _show_warnings(caught: list[warnings.WarningMessage]) -> None:
+    for w in caught:
+        click.secho(f"warning: {w.message}", fg="yellow", err=True)
+    caught.clear()
 
 
 def _plugin_failure(exc, log: Path | None, hint: str = "") -> str:
@@ -302,18 +309,29 @@ def build(ctx: click.Context, out: Path, quality: str, download_quality: str | N
     course = _load(ctx)
     reporter = _reporter(quiet)
     log = Path(out) / "build.log"
-    try:
-        report = book.build(course, out, quality=quality, seed=seed, device=device, keep_going=keep_going,
-                            jobs=jobs, emit=reporter, quick=quick, fresh=fresh,
-                            download_quality=download_quality)
-    except PluginError as exc:
-        reporter.close()
-        _fail(_plugin_failure(exc, log, "\n(use --keep-going to build the rest of the book)"))
-    except RuntimeError as exc:
-        reporter.close()
-        _fail(str(exc))
-    finally:
-        reporter.close()
+    with warnings.catch_warnings(record=True) as caught:  # shown after the progress, not through it
+        warnings.simplefilter("default")
+        try:
+            report = book.build(course, out, quality=quality, seed=seed, device=device, keep_going=keep_going,
+                                jobs=jobs, emit=reporter, quick=quick, fresh=fresh,
+                                download_quality=download_quality)
+        except PluginError as exc:
+            reporter.close()
+            _show_warnings(caught)
+            _fail(_plugin_failure(exc, log, "\n(use --keep-going to build the rest of the book)"))
+        except book.SphinxFailed as exc:
+            reporter.close()
+            _show_warnings(caught)
+            for err in exc.report.errors:
+                click.secho(f"failed: {err}", fg="yellow", err=True)
+            _fail(str(exc))
+        except RuntimeError as exc:
+            reporter.close()
+            _show_warnings(caught)
+            _fail(str(exc))
+        finally:
+            reporter.close()
+    _show_warnings(caught)
     failures = [str(e) for e in report.errors]
     if report.errors:
         failures.append(f"tracebacks: {report.log}")

@@ -443,7 +443,12 @@ class Outcome:
     """What :func:`produce_all` made and what failed, in book order."""
 
     artifacts: dict[str, Artifacts] = field(default_factory=dict)
-    errors: list[PluginError] = field(default_factory=list)
+    failed: dict[str, PluginError] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[PluginError]:
+        """The failures, in book order."""
+        return list(self.failed.values())
 
     @property
     def records(self) -> list[Record]:
@@ -475,9 +480,9 @@ def produce_all(
 
     def fail(reg: Registered, exc: PluginError) -> None:
         failed[reg.concept.slug] = exc
-        emit(Event(reg.concept.slug, "build", "end", status="failed"))
         if not keep_going:
             raise exc
+        emit(Event(reg.concept.slug, "build", "note", detail=f"{exc} (building the rest: --keep-going)"))
 
     todo: list[Registered] = []
     for reg in regs:
@@ -503,7 +508,7 @@ def produce_all(
         _produce_parallel(course, todo, opts, workers, emit, fail, out)
 
     out.artifacts = {r.concept.slug: out.artifacts[r.concept.slug] for r in regs if r.concept.slug in out.artifacts}
-    out.errors = [failed[r.concept.slug] for r in regs if r.concept.slug in failed]
+    out.failed = {r.concept.slug: failed[r.concept.slug] for r in regs if r.concept.slug in failed}
     return out
 
 

@@ -202,11 +202,17 @@ def test_the_command_names_plugin_stage_and_log(sub) -> None:
 
 
 @pytest.mark.slow
-def test_keep_going_builds_the_book_and_lists_the_failure(sub) -> None:
-    res = sub.run("build", "--out", str(sub.out), "--keep-going", FAKE_CONCEPTS="alpha,boom,wrongtype")
+def test_keep_going_builds_the_book_and_lists_the_failure(sub, tmp_path: Path) -> None:
+    chapter = tmp_path / "chapter.md"  # a chapter that links to one that fails
+    chapter.write_text(fakeplugins.DEFAULT_CHAPTER + "\nCompare with [the boom chapter](boom.md).\n")
+    res = sub.run("build", "--out", str(sub.out), "--keep-going", FAKE_CONCEPTS="alpha,boom,wrongtype",
+                  FAKE_CHAPTER=str(chapter))
     assert res.returncode == 0, res.stderr
     index = Path(res.stdout.strip())
     assert index.is_file() and (index.parent / "concepts" / "alpha.html").is_file()
+    stand_in = (index.parent / "concepts" / "boom.html").read_text()
+    assert "This chapter did not build." in stand_in and "ValueError: boom" in stand_in
+    assert "boom: build: plugin 'fake' failed in boom.run()" in res.stderr  # said when it happened
     assert "FAILED plugin 'fake' failed in boom.run(): ValueError: boom" in res.stderr
     assert "FAILED plugin 'fake' failed in wrongtype.run(): returned dict" in res.stderr
     assert f"tracebacks: {sub.out / 'build.log'}" in res.stderr
