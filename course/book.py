@@ -516,13 +516,17 @@ def _build_pages(course: Course, out: Path, quality: str, seed: int, device: str
         opts = pipeline.Options(seed=seed, device=device, quick=quick, quality=quality)
         outcome = pipeline.produce_all(course, course.concepts, opts, jobs=jobs, emit=emit, keep_going=keep_going)
         report.errors += outcome.errors
+        records = list(outcome.records)
         downloads: dict[str, Rendered] = {}
         if download_quality and download_quality != quality:
             with_video = [r for r in course.concepts
                           if (a := outcome.artifacts.get(r.concept.slug)) is not None and a.video is not None]
+            label = f"video {download_quality}"  # progress and summary tell the two renders apart
             hq = pipeline.produce_all(course, with_video, dataclasses.replace(opts, quality=download_quality),
-                                      jobs=jobs, emit=emit, keep_going=keep_going)
+                                      jobs=jobs, keep_going=keep_going,
+                                      emit=lambda e: emit(dataclasses.replace(e, stage=label) if e.stage == "video" else e))
             report.errors += hq.errors
+            records += [dataclasses.replace(r, stage=label) for r in hq.records if r.stage == "video"]
             downloads = {slug: a.video for slug, a in hq.artifacts.items() if a.video is not None}
         chapters = []
         failed = dict(outcome.failed)
@@ -548,4 +552,4 @@ def _build_pages(course: Course, out: Path, quality: str, seed: int, device: str
         report.files_written, report.files_removed = sync_tree(staging, out / "src")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return chapters, outcome.records
+    return chapters, records

@@ -149,7 +149,7 @@ def describe(record: Record | Event) -> str:
         return record.detail or f"no {record.stage}"
     if status == "failed":
         return f"failed after {fmt_seconds(record.seconds)}"
-    verb = VERBS.get(record.stage, "done")
+    verb = VERBS.get(record.stage.split()[0], "done")  # "video high" is a video too
     return f"{verb} in {fmt_seconds(record.seconds)}" + (f" ({record.detail})" if record.detail else "")
 
 
@@ -282,9 +282,9 @@ def summary(records: list[Record], seconds: float, failures: list[str] = (), ext
     """
     by_slug: dict[str, dict[str, Record]] = {}
     for r in records:
-        if r.stage in STAGES:
-            by_slug.setdefault(r.slug, {})[r.stage] = r
-    stages = [s for s in STAGES if any(s in row for row in by_slug.values())]
+        by_slug.setdefault(r.slug, {})[r.stage] = r
+    others = list(dict.fromkeys(r.stage for r in records if r.stage not in STAGES))  # like "video high"
+    stages = [s for s in (*STAGES, *others) if any(s in row for row in by_slug.values())]
     built = sum(1 for row in by_slug.values() for r in row.values() if r.status == "built")
     cached = sum(1 for row in by_slug.values() for r in row.values() if r.status == "cached")
     lines = [f"Summary: {built} rebuilt, {cached} cached, in {fmt_seconds(seconds)}"]
