@@ -124,8 +124,9 @@ def glossary_entries(course: Course) -> tuple[list[tuple[GlossaryEntry, PluginIn
 
     When two plugins define the same term (case-insensitive), the definition
     of the plugin whose first concept comes earliest in the book wins; plugins
-    without concepts (such as the built-in ``paper`` plugin) come last, so a
-    concept chapter's own definition overrides the general one.
+    without concepts (such as the built-in ``paper`` plugin) come last: their
+    terms are fallbacks that a concept chapter's own definition replaces
+    silently. Only a clash between two concept plugins is reported.
     """
     first_order: dict[str, tuple[int, int]] = {}
     for r in course.concepts:
@@ -139,6 +140,8 @@ def glossary_entries(course: Course) -> tuple[list[tuple[GlossaryEntry, PluginIn
     for _, (entry, plugin) in ranked:
         key = entry.term.strip().lower()
         if key in kept:
+            if plugin.name not in first_order:
+                continue  # a fallback definition, replaced by a chapter's own
             dropped.append(f"glossary term {entry.term!r} from plugin {plugin.name!r} is also defined "
                            f"by plugin {kept[key][1].name!r}, whose definition the book keeps")
             continue

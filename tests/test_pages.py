@@ -1,0 +1,182 @@
+"""Generated pages (roadmap, glossary, reproduction report), hand-written Jinja pages,
+and the table of contents' parts."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+import yaml
+
+from course import Claim, Concept, GlossaryEntry, Result, RoadmapEntry, hookimpl, pages
+from course.book import ChapterOutput, render_static_pages, write_toc
+from course.plugins import PluginError, load
+
+
+class _Concept(Concept):
+    def run(self, settings, seed=0, device="cpu", progress=None):
+        return Result(self.slug, settings, seed)
+
+
+class Roadmapper:
+    __name__ = "roadmapper"
+
+    @hookimpl
+    def register_roadmap(self, register):
+        register(RoadmapEntry("Exercises on toy models", "Hands-on.", "https://example.org/ex", group="Exercises"))
+        register(RoadmapEntry("§7 Third", "Later still.", "https://example.org/7", order=7))
+        register(RoadmapEntry("§5 First", "Next.", "https://example.org/5", order=5))
+        register(RoadmapEntry("§6 Second", "Then.", "https://example.org/6", order=6))
+        register(RoadmapEntry("Sequel B", "More.", "https://example.org/b", group=pages.SEQUELS_GROUP, order=2))
+        register(RoadmapEntry("Sequel A", "First sequel.", "https://example.org/a", group=pages.SEQUELS_GROUP, order=1))
+
+
+class Fallback:
+    """A plugin without concepts: its terms are fallbacks."""
+
+    __name__ = "fallback"
+
+    @hookimpl
+    def register_glossary(self, register):
+        register(GlossaryEntry("Sparsity", "General definition.", "https://example.org/general"))
+        register(GlossaryEntry("Zebra", "Only here.", "https://example.org/zebra"))
+
+
+def _concept_plugin(name: str, slug: str, order: int, part: str = "concepts", terms=()):
+    class Plugin:
+        __name__ = name
+
+        @hookimpl
+        def register_concepts(self, register):
+            register(_Concept(slug=slug, title=slug.title(), order=order, summary="s", part=part))
+
+        @hookimpl
+        def register_glossary(self, register):
+            for term, definition in terms:
+                register(GlossaryEntry(term, definition, "https://example.org/" + slug))
+
+    return Plugin()
+
+
+@pytest.fixture
+def no_installed_plugins(monkeypatch):
+    monkeypatch.setenv("COURSE_PLUGINS", "")
+
+
+def test_roadmap_names_the_sections_and_sequels_in_one_sentence(no_installed_plugins):
+    text = pages.roadmap(load(extra=[Roadmapper()]))
+    assert ("In the future sections that will be written, we will focus on sections 5–7 of the paper "
+            "and go over the following sequel papers: [Sequel A](https://example.org/a) and "
+            "[Sequel B](https://example.org/b).") in text
+    # groups: the paper's sections, then sequels, then any other group; entries by order
+    assert text.index("## " + pages.SECTIONS_GROUP) < text.index("## Sequel papers") < text.index("## Exercises")
+    assert text.index("§5 First") < text.index("§6 Second") < text.index("§7 Third")
+    # entries from outside this distribution say which plugin added them
+    assert "*(added by the `roadmapper` plugin)*" in text
+
+
+def test_roadmap_without_entries_says_so(no_installed_plugins):
+    assert "No plugin has registered a future section yet." in pages.roadmap(load())
+
+
+@pytest.mark.parametrize(("titles", "expected"), [
+    (["§5 A"], "section 5"),
+    (["§5 A", "§7 B"], "sections 5 and 7"),
+    (["§5 A", "§6 B", "§7 C"], "sections 5–7"),
+    (["Appendix", "§6 B"], "the sections “Appendix” and “§6 B”"),
+])
+def test_section_span(titles, expected):
+    assert pages.section_span(titles) == expected
+
+
+def test_glossary_prefers_the_chapters_own_definition_and_links_the_chapter(no_installed_plugins):
+    course = load(extra=[Fallback(), _concept_plugin("sparse", "sparsity", 40, terms=[("sparsity", "The chapter's definition.")])])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a fallback replaced by a chapter is not worth a warning
+        text = pages.glossary(course, built=["sparsity"])
+    assert "The chapter's definition." in text and "General definition." not in text
+    assert "Explained in [Sparsity](concepts/sparsity.md)." in text
+    assert "Zebra\n  Only here. ([source](https://example.org/zebra))" in text
+    assert text.index("sparsity\n") < text.index("Zebra\n")  # alphabetical, case-insensitive
+    assert text.count("````{glossary}") == 1
+
+
+def test_glossary_links_only_chapters_that_were_built(no_installed_plugins):
+    course = load(extra=[_concept_plugin("sparse", "sparsity", 40, terms=[("Sparsity", "Defined.")])])
+    assert "Explained in" not in pages.glossary(course, built=[])
+
+
+def test_two_chapters_defining_a_term_warn_and_the_earlier_chapter_wins(no_installed_plugins):
+    early = _concept_plugin("early", "alpha", 10, part="foundations", terms=[("Feature", "Early.")])
+    late = _concept_plugin("late", "beta", 5, terms=[("feature", "Late.")])
+    with pytest.warns(UserWarning, match="'feature' from plugin 'late' is also defined by plugin 'early'"):
+        text = pages.glossary(load(extra=[late, early]))
+    assert "Early." in text and "Late." not in text
+
+
+def _chapter(slug: str, order: int, claims: list[Claim], part: str = "concepts") -> ChapterOutput:
+    from course.plugins import PluginInfo, Registered
+
+    concept = _Concept(slug=slug, title=slug.title(), order=order, summary="s", part=part)
+    return ChapterOutput(Registered(concept, PluginInfo(slug)), {"runs": [{"x": 1}]}, [], None, claims)
+
+
+def test_reproduction_report_counts_lists_failures_and_escapes_tables():
+    ok = Claim("a", "A holds | with a pipe.", "0.50", True, "https://example.org/a")
+    bad = Claim("b", "B fails.", "0.10", False)
+    chapters = [_chapter("later", 30, [bad]), _chapter("first", 10, [ok], part="foundations")]
+    err = PluginError("broken", "broken.run()", "ValueError: boom")
+    text = pages.reproduction(chapters, [err])
+    assert "**Does this build reproduce the paper?** 1 of 2 checked claims hold in this build." in text
+    assert "## Claims that do not hold in this build" in text and "**Later:** B fails." in text
+    assert text.index("## First") < text.index("## Later")  # book order, not list order
+    assert "A holds \\| with a pipe. ([source](https://example.org/a))" in text
+    assert "| ✗ **no** |" in text and "| ✓ yes |" in text
+    assert "`broken` in broken.run(): ValueError: boom" in text
+
+
+def test_reproduction_report_without_claims():
+    assert "No chapter in this build checks a claim of the paper." in pages.reproduction([], [])
+
+
+def test_page_context_and_rendered_static_pages(tmp_path):
+    chapters = [_chapter("superposition", 30, [Claim("a", "s", "m", True), Claim("b", "s", "m", False)])]
+    ctx = pages.page_context(chapters)
+    assert ctx["claims_held"] == 1 and ctx["claims_total"] == 2
+    assert ctx["concepts"]["superposition"]["runs"] == [{"x": 1}]
+
+    (tmp_path / "intro.md.j2").write_text(
+        "# Intro\n{% if 'superposition' in concepts %}x = {{ concepts.superposition.runs[0].x }}, "
+        "{{ num(0.123) }}{% endif %}{% if 'missing' in concepts %}never{% endif %}\n", encoding="utf-8")
+    (tmp_path / "plain.md").write_text("{{ not a template }}\n", encoding="utf-8")
+    render_static_pages(tmp_path, chapters)
+    assert (tmp_path / "intro.md").read_text(encoding="utf-8") == "# Intro\nx = 1, 0.12\n"
+    assert not (tmp_path / "intro.md.j2").exists()
+    assert (tmp_path / "plain.md").read_text(encoding="utf-8") == "{{ not a template }}\n"
+
+    (tmp_path / "bad.md.j2").write_text("{{ concepts.nope.runs }}", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="bad.md.j2"):
+        render_static_pages(tmp_path, chapters)
+
+
+def test_toc_puts_foundations_first_and_unknown_parts_after_the_concepts(tmp_path: Path):
+    for page in ("intro", "open-questions", "roadmap"):
+        (tmp_path / f"{page}.md").write_text("# x\n", encoding="utf-8")
+    chapters = [
+        _chapter("later", 30, []),
+        _chapter("exercise", 5, [], part="exercises"),
+        _chapter("terms", 20, [], part="foundations"),
+        _chapter("basics", 10, [], part="foundations"),
+        _chapter("first", 10, []),
+    ]
+    write_toc(tmp_path, chapters)
+    toc = yaml.safe_load((tmp_path / "_toc.yml").read_text(encoding="utf-8"))
+    assert toc["root"] == "intro"
+    parts = [(p["caption"], [c["file"] for c in p["chapters"]]) for p in toc["parts"]]
+    assert parts == [
+        ("Foundations", ["concepts/basics", "concepts/terms"]),
+        ("Concepts", ["concepts/first", "concepts/later"]),
+        ("Exercises", ["concepts/exercise"]),
+        ("Beyond the chapters", ["open-questions", "roadmap"]),
+    ]
