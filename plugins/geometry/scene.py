@@ -17,7 +17,7 @@ from manim import (
     TAU,
     UP,
     Create,
-    Dot3D,
+    Dot,
     FadeIn,
     FadeOut,
     LaggedStart,
@@ -60,7 +60,7 @@ def shape_mobject(V: np.ndarray, scale: float = SCALE) -> VGroup:
         for i, p in enumerate(pts)
     ])
     tips = VGroup(*[
-        Dot3D(p, radius=0.07, color=palette.feature_color(i), resolution=(6, 6))
+        Dot(p, radius=0.07, color=palette.feature_color(i))
         for i, p in enumerate(pts)
     ])
     return VGroup(outline, sticks, tips)
