@@ -1,0 +1,292 @@
+"""The sparsity concept: its registration, JSON, classification, exact losses, and
+(slow) the paper's claims on the full settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from course_plugins.sparsity import CONCEPT, _dense_split, sparsity_claims
+from course_plugins.sparsity.experiment import (
+    DEDICATED,
+    NOT_LEARNED,
+    OTHER,
+    SUPERPOSITION,
+    antipodal_boundary,
+    classify_phase,
+    expected_loss,
+    ideal_losses,
+    ideal_phase,
+    phase_grid,
+)
+
+COURSE = str(Path(sys.executable).with_name("course"))
+RUN_KEYS = {"model", "sparsity", "density", "frobenius_sq", "features_represented", "feature_norms",
+            "interference", "bias"}
+
+
+def course_json(*args: str) -> dict:
+    out = subprocess.run([COURSE, "run", "sparsity", "--json", *args], capture_output=True, text=True,
+                         env=os.environ.copy(), timeout=900)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+# --------------------------------------------------------------------------- fast
+
+
+def test_registers_as_a_builtin_concept_after_superposition():
+    from course import plugins
+
+    course = plugins.load()
+    assert not course.errors
+    reg = course.get("sparsity")
+    assert reg.concept.order == 40
+    assert reg.plugin.distribution == "superposition-course"
+    slugs = course.slugs()
+    if "superposition" in slugs:
+        assert slugs.index("superposition") < slugs.index("sparsity")
+
+
+@pytest.mark.parametrize(
+    "W, expected",
+    [
+        ([1.0, 0.0], NOT_LEARNED),  # feature 1 owns the dimension
+        ([-0.98, 0.03], NOT_LEARNED),
+        ([1.0, 0.45], NOT_LEARNED),  # below the 0.5 cut: not represented
+        ([0.0, 0.0], NOT_LEARNED),
+        ([0.02, -0.97], DEDICATED),  # the extra feature owns it
+        ([0.4, 1.1], DEDICATED),
+        ([1.0, -1.0], SUPERPOSITION),  # antipodal pair
+        ([-0.9, 1.2], SUPERPOSITION),
+        ([[0.7, -0.6]], SUPERPOSITION),  # a (1, 2) matrix works too
+        ([1.0, 1.0], OTHER),  # same direction: not a configuration the paper finds
+    ],
+)
+def test_classify_phase_on_hand_made_weights(W, expected):
+    assert classify_phase(np.array(W)) == expected
+
+
+def test_classify_phase_threshold_is_a_parameter():
+    assert classify_phase([0.6, -0.6]) == SUPERPOSITION
+    assert classify_phase([0.6, -0.6], threshold=0.7) == NOT_LEARNED
+
+
+def test_closed_form_boundary():
+    # at r = 1 the antipodal pair wins below p* = 4/7, and the losses cross exactly there
+    p = float(antipodal_boundary(np.array([1.0]))[0])
+    assert p == pytest.approx(4 / 7)
+    losses = ideal_losses(1.0, p)
+    assert losses[SUPERPOSITION] == pytest.approx(losses[DEDICATED])
+    for r in (0.1, 0.5, 2.0, 10.0):
+        p = float(antipodal_boundary(np.array([r]))[0])
+        losses = ideal_losses(r, p)
+        assert losses[SUPERPOSITION] == pytest.approx(min(losses[NOT_LEARNED], losses[DEDICATED]))
+    # dense data never superposes; the more important feature wins the dimension
+    assert ideal_phase(0.5, 1.0) == NOT_LEARNED
+    assert ideal_phase(2.0, 1.0) == DEDICATED
+    assert ideal_phase(0.5, 0.01) == SUPERPOSITION
+
+
+def test_phase_grid_rows_are_densities():
+    imp, dens = phase_grid([0.1, 1.0, 10.0], [1.0, 0.1])
+    assert imp.shape == dens.shape == (6, 2)
+    assert imp[:, 0].tolist() == [1.0] * 6
+    assert imp[:3, 1].tolist() == [0.1, 1.0, 10.0]
+    assert dens[:3, 0].tolist() == [1.0] * 3 and dens[3:, 1].tolist() == [0.1] * 3
+
+
+def test_expected_loss_matches_the_closed_forms():
+    r, p = 0.7, 0.2
+    W = np.array([[[1.0, 0.0]], [[0.0, 1.0]], [[1.0, -1.0]]])
+    b = np.array([[0.0, p / 2], [p / 2, 0.0], [0.0, 0.0]])
+    got = expected_loss(W, b, np.array([[1.0, r]] * 3), np.full(3, p), "relu")
+    want = ideal_losses(r, p)
+    assert got == pytest.approx([want[NOT_LEARNED], want[DEDICATED], want[SUPERPOSITION]], rel=1e-3)
+
+
+@pytest.mark.parametrize("model", ["relu", "linear"])
+def test_expected_loss_matches_sampling(model):
+    import torch
+
+    from course.engine import ToyConfig, loss_per_instance, sample_batch
+
+    rng = np.random.default_rng(1)
+    n, m, dens = 8, 3, [1.0, 0.2]
+    W = rng.normal(size=(4, m, n)) * 0.5
+    b = rng.normal(size=(4, n)) * 0.1
+    imp = np.tile(0.8 ** np.arange(n), (4, 1))
+    p = np.repeat(dens, 2)
+    exact = expected_loss(W, b, imp, p, model, seeds_per_level=2, mc_samples=100_000)
+    cfg = ToyConfig.sweep(n, m, importance=imp, density=np.repeat(p[:, None], n, axis=1))
+    x = sample_batch(cfg, 100_000, seed=3).double()
+    sampled = loss_per_instance(torch.tensor(W), torch.tensor(b), x, torch.tensor(imp)[:, None, :], model).numpy()
+    assert exact == pytest.approx(sampled, rel=0.03)
+
+
+@pytest.fixture(scope="module")
+def quick() -> dict:
+    return course_json("--quick")
+
+
+def test_quick_json_has_the_documented_keys(quick):
+    assert quick["concept"] == "sparsity"
+    settings = CONCEPT.settings(quick=True)
+    runs = quick["runs"]
+    assert {r["model"] for r in runs} == {"linear", "relu"}
+    assert len(runs) == 2 * len(settings["densities"])
+    for r in runs:
+        assert RUN_KEYS <= set(r)
+        assert r["sparsity"] == pytest.approx(1 - r["density"])
+        assert len(r["feature_norms"]) == quick["n_features"]
+        assert r["frobenius_sq"] == pytest.approx(sum(v * v for v in r["feature_norms"]), rel=1e-3)
+    pd_ = quick["phase_diagram"]
+    assert pd_["relative_importance"] == settings["phase"]["relative_importance"]
+    assert pd_["density"] == settings["phase"]["density"]
+    classes = pd_["classes"]
+    assert len(classes) == len(pd_["density"])
+    assert all(len(row) == len(pd_["relative_importance"]) for row in classes)
+    assert {c for row in classes for c in row} <= {NOT_LEARNED, DEDICATED, SUPERPOSITION, OTHER}
+    assert sum(pd_["counts"].values()) == len(pd_["density"]) * len(pd_["relative_importance"])
+    # each class agrees with the kept weights it was computed from
+    for row_c, row_w in zip(classes, pd_["W"], strict=True):
+        assert [classify_phase(w) for w in row_w] == row_c
+
+
+def _metrics(linear_fro, relu_fro, relu_count, phase_rows):
+    """Hand-made metrics in the shape Sparsity.metrics returns (what the claims read)."""
+    dens = [1.0, 0.1, 0.01][: len(linear_fro)]
+
+    def run(model, d, f, k):
+        norms = [1.0] * k + [0.0] * (20 - k)
+        return {"model": model, "density": d, "sparsity": 1 - d, "frobenius_sq": f,
+                "features_represented": k, "feature_norms": norms}
+
+    runs = [run("linear", d, f, 5) for d, f in zip(dens, linear_fro, strict=True)]
+    runs += [run("relu", d, f, k) for d, f, k in zip(dens, relu_fro, relu_count, strict=True)]
+    rel = [0.1, 0.7, 1.4, 10.0]
+    pdens = [1.0, 0.1, 0.01]
+    counts = {c: sum(row.count(c) for row in phase_rows) for c in (NOT_LEARNED, DEDICATED, SUPERPOSITION, OTHER)}
+    sup = [d for d, row in zip(pdens, phase_rows, strict=True) if SUPERPOSITION in row]
+    return {
+        "n_hidden": 5, "norm_threshold": 0.5, "runs": runs,
+        "phase_diagram": {
+            "relative_importance": rel, "density": pdens, "classes": phase_rows, "counts": counts,
+            "superposition_fraction": [row.count(SUPERPOSITION) / len(rel) for row in phase_rows],
+            "densest_superposition": max(sup) if sup else 0.0,
+            "dense_classes": phase_rows[0],
+            "dense_split": _dense_split(rel, phase_rows[0]),
+        },
+    }
+
+
+GOOD_PHASE = [[NOT_LEARNED, NOT_LEARNED, DEDICATED, DEDICATED],
+              [NOT_LEARNED, SUPERPOSITION, SUPERPOSITION, DEDICATED],
+              [SUPERPOSITION] * 4]
+
+
+def test_claims_hold_on_paper_like_metrics():
+    claims = sparsity_claims(_metrics([5.0, 5.0, 4.9], [5.0, 8.0, 12.0], [5, 8, 11], GOOD_PHASE))
+    assert [c.id for c in claims if not c.holds] == []
+    assert len(claims) == 5
+
+
+def test_claims_fail_when_the_paper_is_not_reproduced():
+    # a linear model that superposes, a ReLU model that does not grow, superposition on dense data
+    bad_phase = [[NOT_LEARNED, SUPERPOSITION, DEDICATED, DEDICATED], *GOOD_PHASE[1:]]
+    claims = {c.id: c for c in sparsity_claims(_metrics([5.0, 6.5, 7.0], [5.0, 5.1, 5.0], [5, 5, 5], bad_phase))}
+    assert not claims["sparsity-linear-flat"].holds
+    assert not claims["sparsity-relu-grows"].holds
+    assert not claims["sparsity-phase-regions"].holds
+    assert not claims["sparsity-phase-dense-split"].holds
+    assert claims["sparsity-dense-relu-like-linear"].holds
+
+
+# --------------------------------------------------------------------------- slow
+
+
+@pytest.fixture(scope="module")
+def full() -> dict:
+    return course_json()
+
+
+@pytest.mark.slow
+def test_linear_model_stays_at_m_features(full):
+    m = full["n_hidden"]
+    lin = [r for r in full["runs"] if r["model"] == "linear"]
+    assert {r["density"] for r in lin} >= {1.0, 0.3, 0.1, 0.03, 0.01, 0.001}
+    for r in lin:
+        assert r["frobenius_sq"] == pytest.approx(m, abs=0.25)
+        top = [i for i, v in enumerate(r["feature_norms"]) if v > 0.5]
+        assert top == list(range(m)), r["density"]  # the m most important, as PCA would
+
+
+@pytest.mark.slow
+def test_relu_model_grows_with_sparsity(full):
+    m = full["n_hidden"]
+    relu = sorted((r for r in full["runs"] if r["model"] == "relu"), key=lambda r: -r["density"])
+    fro = [r["frobenius_sq"] for r in relu]
+    assert relu[0]["density"] == 1.0
+    assert fro[0] == pytest.approx(m, abs=0.25) and relu[0]["features_represented"] == m
+    assert all(b > a - 0.5 for a, b in zip(fro, fro[1:], strict=False)), fro
+    assert fro[-1] > m + 3 and relu[-1]["features_represented"] > m + 3
+    # superposition starts with the least important features
+    sparse = relu[1]
+    assert sparse["features_represented"] > m
+    assert 0 < sparse["orthogonal_features"] < m
+
+
+@pytest.mark.slow
+def test_phase_diagram_has_three_regions_and_superposition_needs_sparsity(full):
+    pd_ = full["phase_diagram"]
+    assert all(pd_["counts"][c] > 0 for c in (NOT_LEARNED, DEDICATED, SUPERPOSITION))
+    dens = pd_["density"]
+    dense = dens.index(max(dens))
+    sparse = dens.index(min(dens))
+    assert SUPERPOSITION not in pd_["classes"][dense]
+    assert pd_["superposition_fraction"][sparse] >= 0.9
+    # the dense row splits near relative importance 1
+    lo, hi = pd_["dense_split"]
+    assert 0.5 <= lo < hi <= 2.0
+    row = pd_["classes"][dense]
+    rel = pd_["relative_importance"]
+    assert all(c == NOT_LEARNED for r, c in zip(rel, row, strict=True) if r < 0.5)
+    assert all(c == DEDICATED for r, c in zip(rel, row, strict=True) if r > 2.0)
+    assert pd_["agreement_with_ideal"] >= 0.85
+    assert pd_["example"]["class"] == SUPERPOSITION
+    w = pd_["example"]["W"]
+    assert w[0] * w[1] < 0 and min(abs(w[0]), abs(w[1])) > 0.8
+
+
+@pytest.mark.slow
+def test_every_claim_holds_on_the_full_run(full):
+    failed = [(c.id, c.measured) for c in CONCEPT.claims(full) if not c.holds]
+    assert failed == []
+
+
+@pytest.mark.slow
+def test_figures_and_scene_from_a_quick_run(tmp_path):
+    from course import render
+    from course.pipeline import experiment, metrics
+    from course.plugins import load
+
+    reg = load().get("sparsity")
+    result, _ = experiment(reg, quick=True)
+    met = metrics(reg, result)
+    figs = CONCEPT.figures(result, met, tmp_path)
+    assert {f.name for f in figs} == {"basic_linear", "basic_relu", "phase"}
+    for f in figs:
+        assert f.path.stat().st_size > 10_000 and f.caption and f.alt
+        assert str(met["n_features"]) in f.alt or "relative importance" in f.alt
+    anim = CONCEPT.animation(result, met)
+    scene = render.construct(anim)
+    frame = np.asarray(scene.renderer.get_frame())
+    # the last frame shows the norm bars: many pixels differ from the background
+    background = frame[0, 0, :3]
+    assert (np.abs(frame[..., :3].astype(int) - background).sum(-1) > 60).mean() > 0.02
