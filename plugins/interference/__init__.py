@@ -163,6 +163,7 @@ class Interference(Concept):
                     "frobenius_sq": _f(M.features_learned(W[k])),
                     "feature_norms": _f(norms),
                     "features_represented": int(rep.sum()),
+                    "represented": [int(i) for i in np.flatnonzero(rep)],
                     "bias": _f(b[k]),
                     "mean_bias_represented": _f(b[k][rep].mean() if rep.any() else 0.0),
                     "mean_interference_represented": _f(itf[rep].mean() if rep.any() else 0.0),
@@ -280,8 +281,8 @@ class Interference(Concept):
                     "The learned bias b_i of each feature in the ReLU models, one panel per "
                     "sparsity; bar colour is the feature's norm ‖W_i‖ (pale = not represented). "
                     "Dense models give the features they drop a positive bias, their mean value; "
-                    "sparse models give the features they superpose a negative bias, which "
-                    "filters out small interference."
+                    "sparse models give the features that receive positive interference a "
+                    "negative bias, which filters it out."
                 ),
                 alt=(
                     "Small bar charts of 20 biases each. "
@@ -317,6 +318,16 @@ class Interference(Concept):
 
         a = metrics["arrows"]
         thr = a["filter_threshold"]
+        echoes = []
+        if a["echo_positive"]:
+            echoes.append("the features whose arrows lean the same way read a small positive echo")
+        if a["echo_negative"]:
+            echoes.append("the ones pointing away read a negative one")
+        bias = ("the negative biases lower every bar" if max(a["bias"]) < 0
+                else f"the biases (from {min(a['bias']):.2f} to {max(a['bias']):.2f}) shift the bars")
+        weak = (f"; fired at {a['weak']['value']:g}"
+                + (f", below the measured threshold {thr:.2f}," if thr is not None else "")
+                + (" no echo survives at all" if a["weak_clean"] else " some echo still survives"))
         return Animation(
             scene=partial(InterferenceScene, result["arrows_W"][0], result["arrows_b"][0], a),
             title="One feature fires; the others hear an echo",
@@ -324,13 +335,12 @@ class Interference(Concept):
                 f"On the left, the {a['n_features']} learned arrows of a ReLU model with "
                 f"{a['n_hidden']} hidden dimensions. Feature 1 fires at value {a['strong']['value']:g}: "
                 "its arrow is the hidden vector, and bars in the middle show what every feature "
-                "reads back, W_j·h. The features whose arrows lean the same way read a small "
-                "positive echo, the ones pointing away read a negative one. Then the negative "
-                "bias lowers every bar and the ReLU cuts everything below zero away"
-                + (f"; fired at {a['weak']['value']:g}, below the measured threshold {thr:.2f}, "
-                   "no echo survives at all" if thr is not None else "")
-                + ". Finally the WᵀW matrix on the right fills in entry by entry: each row is one "
-                "feature's read-out of all the others, computed from the arrows."
+                "reads back, W_j·h"
+                + (": " + ", and ".join(echoes) if echoes else "")
+                + f". Then {bias} and the ReLU cuts everything below zero away{weak}. Next the "
+                "WᵀW matrix on the right fills in entry by entry: each row is one feature's "
+                "read-out of all the others, computed from the arrows. Last, the bars show each "
+                "row's interference."
             ),
         )
 
