@@ -290,7 +290,8 @@ class Geometry(Concept):
                 "the vectors. On the right, when the trained model contains a group of features "
                 "forming that shape, the learned arrows themselves are drawn, projected into "
                 "the subspace they span, with their measured D_i and the density they come "
-                f"from. Found in this build: {found}."
+                f"from. Found in this build: {found}. The video ends on all five shapes in a row, "
+                "each with its D and how many groups of its kind the search found."
             ),
         )
 

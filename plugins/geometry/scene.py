@@ -104,10 +104,25 @@ class GeometryScene(ThreeDScene):
             f"Over {len(m['runs'])} trained models with {m['n_features']} features in "
             f"{m['n_hidden']} dimensions, the search found "
             + (", ".join(found) if found else "no clean groups") + ".", duration=3.0)
-        summary = VGroup(*[label(s, 26) for s in (found or ["no clean groups found"])])
-        summary.arrange(DOWN, buff=0.2).move_to(DOWN * 0.3)
-        self.play(FadeOut(heads), FadeIn(summary), run_time=0.8)
-        self.wait(2.2)
+        row = VGroup()
+        for i, shape in enumerate(SHAPES):
+            V = ideal_vectors(shape.name)
+            thumb = shape_mobject(V, scale=0.75)
+            if shape.d == 3:
+                thumb.rotate(TILT, axis=RIGHT, about_point=np.zeros(3))
+                thumb.rotate(TAU / 12, axis=UP, about_point=np.zeros(3))
+            x = (i - (len(SHAPES) - 1) / 2) * 2.6
+            thumb.shift(RIGHT * x + UP * 0.5)
+            count = totals[shape.name]
+            text = VGroup(
+                label(shape.name, 20),
+                label(f"D = {m['ideal'][shape.name]['fraction']}", 20),
+                label(f"{count} found" if count else "none found", 20,
+                      palette.FOREGROUND if count else palette.MUTED),
+            ).arrange(DOWN, buff=0.1).move_to(RIGHT * x + DOWN * 1.35)
+            row.add(VGroup(thumb, text))
+        self.play(FadeOut(heads), LaggedStart(*[FadeIn(g) for g in row], lag_ratio=0.2), run_time=1.2)
+        self.wait(2.0)
 
     def _show(self, shape: Any) -> None:
         m = self.metrics
