@@ -3,17 +3,18 @@
 Layout of ``cache_dir()``::
 
     experiments/SLUG/KEY/   a saved course.Result (checksummed by Result.save)
+    experiments/SLUG/BASE.deps.json   the plugin files the experiment imported
     figures/SLUG/KEY/       the concept's metrics and figures (manifest.json)
     renders/SLUG/KEY/       its video, poster and captions (manifest.json)
     locks/                  one lock file per kind and concept
 
 A key is the SHA-256 of everything an output depends on and nothing else:
 
-- experiment: the settings, seed and device, the plugin's code (its ``.py``
-  files, not its chapter text), the engine's source and the versions of
-  torch and numpy;
-- figures (and metrics): the experiment key, the figure helpers' source and
-  matplotlib's version;
+- experiment: the settings, seed and device, the engine's source, the
+  versions of torch and numpy, and the plugin's code that the experiment
+  imports (see :func:`experiment_path`) -- not its chapter text;
+- figures (and metrics): the experiment key, all of the plugin's code (its
+  ``.py`` files), the figure helpers' source and matplotlib's version;
 - render: the figures key, the animation helpers' and render adapter's source,
   manim's version, the quality and the format.
 
@@ -31,9 +32,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import json
 import os
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -123,23 +126,70 @@ def key(*parts: Any) -> str:
     return hashlib.sha256(blob).hexdigest()[:24]
 
 
-def experiment_key(concept: Any, settings: dict[str, Any], seed: int, device: str) -> str:
-    """The cache key of one concept's experiment result."""
-    return key(
-        "experiment",
-        concept.slug,
-        settings,
-        seed,
-        device,
-        file_digest(code_files(concept)),
-        core_digest(),
-        library_versions(),
-    )
+def experiment_base_key(concept: Any, settings: dict[str, Any], seed: int, device: str) -> str:
+    """The part of an experiment's key that does not depend on the plugin's code."""
+    return key("experiment", concept.slug, settings, seed, device, core_digest(), library_versions())
+
+
+def _deps_file(concept: Any, base: str) -> Path:
+    return cache_dir() / "experiments" / concept.slug / f"{base}.deps.json"
+
+
+def experiment_path(concept: Any, settings: dict[str, Any], seed: int, device: str) -> Path | None:
+    """Where the experiment's result is cached, or None if no run of it was recorded.
+
+    The key is the base key plus the digest of the plugin's code files that
+    were imported when ``run()`` last finished (recorded beside the entries
+    by :func:`record_experiment`): editing a module that the experiment
+    does not import, like the scene or the figures, does not retrain it.
+    Editing one it imports changes the key; and since a new import must be
+    written into a module already imported, the recorded list stays
+    complete.
+    """
+    base = experiment_base_key(concept, settings, seed, device)
+    try:
+        rels = json.loads(_deps_file(concept, base).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    root = concept.source_dir()
+    files = [root / rel for rel in rels]
+    if not all(f.is_file() for f in files):
+        return None
+    return _deps_file(concept, base).parent / f"{base}-{file_digest(files)[:16]}"
+
+
+def loaded_code_files(concept: Any) -> list[Path]:
+    """The concept's code files whose modules are imported in this process."""
+    code = {Path(p).resolve() for p in code_files(concept)}
+    loaded = {Path(inspect.getfile(type(concept))).resolve()}
+    for module in list(sys.modules.values()):
+        f = getattr(module, "__file__", None)
+        if f and Path(f).resolve() in code:
+            loaded.add(Path(f).resolve())
+    return sorted(loaded)
+
+
+def record_experiment(concept: Any, settings: dict[str, Any], seed: int, device: str) -> Path:
+    """Call right after ``run()``: record the code it depended on; returns the
+    path the result is to be saved at."""
+    base = experiment_base_key(concept, settings, seed, device)
+    root = concept.source_dir().resolve()
+    rels = [str(p.relative_to(root)) for p in loaded_code_files(concept)]
+    deps = _deps_file(concept, base)
+    deps.parent.mkdir(parents=True, exist_ok=True)
+    tmp = deps.with_name(tmp_name())
+    tmp.write_text(json.dumps({"files": rels}, indent=1), encoding="utf-8")
+    os.replace(tmp, deps)
+    path = experiment_path(concept, settings, seed, device)
+    assert path is not None
+    return path
 
 
 def figures_key(concept: Any, experiment: str) -> str:
-    """The key of a concept's metrics and figures, given its experiment key."""
-    return key("figures", concept.slug, experiment, figure_digest(), library_versions(("matplotlib",)))
+    """The key of a concept's metrics and figures, given its experiment's key
+    (its entry's name): all of the plugin's code, the figure helpers, matplotlib."""
+    code = file_digest(code_files(concept))
+    return key("figures", concept.slug, experiment, code, figure_digest(), library_versions(("matplotlib",)))
 
 
 def render_key(concept: Any, figures: str, quality: str, fmt: str) -> str:

@@ -106,12 +106,27 @@ def experiment(
     A damaged cache entry is not loaded: the experiment runs again and its
     result replaces the entry. While it trains, the concept's experiment lock
     is held, so a concurrent build sharing the cache waits and then loads it
-    (``on_wait`` is called when that happens).
+    (``on_wait`` is called when that happens). With ``use_cache=False`` the
+    experiment runs and its result is not saved.
     """
-    c = reg.concept
     if settings is None:
         settings = settings_of(reg, quick)
-    path = cache.cache_dir() / "experiments" / c.slug / cache.experiment_key(c, settings, seed, device)
+    result, cached, _ = _experiment(reg, settings, seed, device, use_cache, use_cache, progress, on_wait)
+    return result, cached
+
+
+def _experiment(
+    reg: Registered,
+    settings: dict[str, Any],
+    seed: int,
+    device: str,
+    lookup: bool,
+    save: bool,
+    progress: Callable[[int, int], None] | None,
+    on_wait: Callable[[], None] | None,
+) -> tuple[Result, bool, Path | None]:
+    """(result, cached, the path of its cache entry or None if not saved)."""
+    c = reg.concept
 
     def train() -> Result:
         result = stage(reg, "run", c.run, settings, seed=seed, device=device, progress=progress)
@@ -119,18 +134,23 @@ def experiment(
             raise PluginError(reg.plugin.name, f"{c.slug}.run()", f"returned {type(result).__name__}, expected a course.Result")
         return result
 
-    if not use_cache:
-        return train(), False
-    hit = _load_result(path)
+    def cached() -> tuple[Result | None, Path | None]:
+        path = cache.experiment_path(c, settings, seed, device) if lookup else None
+        return (_load_result(path) if path else None), path
+
+    hit, path = cached()
     if hit is not None:
-        return hit, True
+        return hit, True, path
+    if not save:
+        return train(), False, None
     with cache.lock("experiments", c.slug, on_wait):
-        hit = _load_result(path)  # another build may have made it while we waited
+        hit, path = cached()  # another build may have made it while we waited
         if hit is not None:
-            return hit, True
+            return hit, True, path
         result = train()
+        path = cache.record_experiment(c, settings, seed, device)
         _save_result(result, path)
-    return result, False
+    return result, False, path
 
 
 def metrics(reg: Registered, result: Result) -> dict[str, Any]:
@@ -257,13 +277,18 @@ def produce(reg: Registered, opts: Options, emit: Emit | None = None, only_cache
     c = reg.concept
     tracker = Tracker(c.slug, emit or (lambda e: None))
     settings = settings_of(reg, opts.quick)
-    ekey = cache.experiment_key(c, settings, opts.seed, opts.device)
-    fentry = cache.Entry("figures", c.slug, cache.figures_key(c, ekey))
-    fmeta = fentry.load() if opts.use_cache else None
-    rentry = rmeta = None
-    if opts.video:
-        rentry = cache.Entry("renders", c.slug, cache.render_key(c, fentry.key, opts.quality, opts.fmt))
-        rmeta = rentry.load() if opts.use_cache else None
+
+    def entries(epath: Path) -> tuple[cache.Entry, cache.Entry | None, dict | None, dict | None]:
+        fentry = cache.Entry("figures", c.slug, cache.figures_key(c, epath.name))
+        rentry = cache.Entry("renders", c.slug, cache.render_key(c, fentry.key, opts.quality, opts.fmt)) if opts.video else None
+        fmeta = fentry.load() if opts.use_cache else None
+        rmeta = rentry.load() if rentry is not None and opts.use_cache else None
+        return fentry, rentry, fmeta, rmeta
+
+    epath = cache.experiment_path(c, settings, opts.seed, opts.device) if opts.use_cache else None
+    fentry = rentry = fmeta = rmeta = None
+    if epath is not None:
+        fentry, rentry, fmeta, rmeta = entries(epath)
     need_result = fmeta is None or (opts.video and rmeta is None)
     if need_result and only_cached:
         return None
@@ -271,13 +296,15 @@ def produce(reg: Registered, opts: Options, emit: Emit | None = None, only_cache
     result: Result | None = None
     with tracker.stage("experiment") as h:
         if need_result:
-            result, cached = experiment(
-                reg, opts.seed, opts.device, settings=settings, use_cache=opts.use_cache,
+            result, cached, epath = _experiment(
+                reg, settings, opts.seed, opts.device, lookup=opts.use_cache, save=True,
                 progress=lambda done, total: h.step(done, total, "steps"),
                 on_wait=lambda: h.note("waiting for another build that is training it"),
             )
             if cached:
                 h.cached()
+            if fentry is None or fentry.key != cache.figures_key(c, epath.name):
+                fentry, rentry, fmeta, rmeta = entries(epath)
         else:
             h.cached()
 

@@ -21,7 +21,6 @@ from click.testing import CliRunner
 
 from course import book, cache, pipeline, plugins
 from course.cli import cli
-from course.concept import Concept
 from course.progress import Event, Record, Reporter, Tracker, summary
 
 
@@ -56,33 +55,79 @@ def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 # --------------------------------------------------------------------------- keys
 
 
-class _Folder(Concept):
-    def run(self, settings, seed=0, device="cpu", progress=None):  # pragma: no cover - never trained
-        raise AssertionError
+_PLUGIN = {
+    "__init__.py": '''
+from course import Concept, Figure, Result, hookimpl
 
 
-def test_chapter_text_keys_no_cache_but_code_does(tmp_path: Path) -> None:
-    (tmp_path / "code.py").write_text("X = 1\n")
-    (tmp_path / "chapter.md").write_text("# Old text\n")
-    c = _Folder(slug="folder", title="Folder", order=1, summary="")
-    c.source_dir = lambda: tmp_path  # type: ignore[method-assign]
-    assert [p.name for p in cache.code_files(c)] == ["code.py"]
+class Keyed(Concept):
+    def settings(self, quick=False):
+        return {"n": 3}
 
-    def keys() -> tuple[str, str, str]:
-        e = cache.experiment_key(c, {"n": 1}, 0, "cpu")
-        f = cache.figures_key(c, e)
-        return e, f, cache.render_key(c, f, "low", "mp4")
+    def run(self, settings, seed=0, device="cpu", progress=None):
+        from keyedplugin.train import weights  # the experiment imports this module
 
-    before = keys()
-    (tmp_path / "chapter.md").write_text("# New text, new numbers\n")
-    assert keys() == before
-    (tmp_path / "code.py").write_text("X = 2\n")
-    after = keys()
-    assert all(a != b for a, b in zip(before, after, strict=True))
-    assert cache.experiment_key(c, {"n": 2}, 0, "cpu") != after[0]
-    assert cache.experiment_key(c, {"n": 1}, 1, "cpu") != after[0]
-    assert cache.render_key(c, after[1], "high", "mp4") != after[2]
-    assert cache.render_key(c, after[1], "low", "webm") != after[2]
+        return Result(self.slug, settings, seed, arrays={"W": weights(settings["n"])})
+
+    def metrics(self, result):
+        return {"runs": [{"total": float(result["W"].sum())}]}
+
+    def figures(self, result, metrics, outdir):
+        from keyedplugin.draw import draw  # only the figures import this one
+
+        return [Figure("w", draw(result["W"], outdir / "w.png"), "W.", "A picture of W.")]
+
+
+@hookimpl
+def register_concepts(register):
+    register(Keyed(slug="keyed", title="Keyed", order=1, summary="Cache keys."))
+''',
+    "train.py": "import numpy as np\n\n\ndef weights(n):\n    return np.ones((n, n))\n",
+    "draw.py": "def draw(W, path):\n    path.write_bytes(bytes(W.astype('uint8').ravel()))\n    return path\n",
+    "chapter.md": "# Keyed\n\nThe chapter text.\n",
+}
+
+
+def test_what_keys_each_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chapter text keys nothing; a module only the figures import keys the
+    figures and video, not the experiment; a module the experiment imports keys it."""
+    pkg = tmp_path / "keyedplugin"
+    pkg.mkdir()
+    for name, text in _PLUGIN.items():
+        (pkg / name).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("COURSE_PLUGINS", "")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    import keyedplugin
+
+    reg = plugins.load(extra=[keyedplugin]).get("keyed")
+    opts = pipeline.Options(video=False)
+
+    def statuses() -> tuple[str, str]:
+        art = pipeline.produce(reg, opts)
+        by_stage = {r.stage: r.status for r in art.records}
+        return by_stage["experiment"], by_stage["figures"]
+
+    assert statuses() == ("built", "built")
+    assert statuses() == ("cached", "cached")
+    deps = json.loads(next((tmp_path / "cache" / "experiments" / "keyed").glob("*.deps.json")).read_text())
+    assert deps["files"] == ["__init__.py", "train.py"]
+
+    (pkg / "chapter.md").write_text("# Keyed\n\nNew text with {{ runs[0].total }}.\n")
+    assert pipeline.produce(reg, opts, only_cached=True) is not None  # nothing to recompute
+    (pkg / "draw.py").write_text(_PLUGIN["draw.py"] + "# a better picture\n")
+    assert statuses() == ("cached", "built")
+    (pkg / "train.py").write_text(_PLUGIN["train.py"] + "# a better experiment\n")
+    assert statuses() == ("built", "built")
+    (pkg / "__init__.py").write_text(_PLUGIN["__init__.py"] + "# an edit\n")
+    assert statuses() == ("built", "built")
+    assert statuses() == ("cached", "cached")
+    base = cache.experiment_base_key(reg.concept, {"n": 3}, 0, "cpu")
+    assert cache.experiment_base_key(reg.concept, {"n": 4}, 0, "cpu") != base
+    assert cache.experiment_base_key(reg.concept, {"n": 3}, 1, "cpu") != base
+    fkey = cache.figures_key(reg.concept, "e")
+    assert cache.render_key(reg.concept, fkey, "high", "mp4") != cache.render_key(reg.concept, fkey, "low", "mp4")
+    assert cache.render_key(reg.concept, fkey, "low", "webm") != cache.render_key(reg.concept, fkey, "low", "mp4")
 
 
 # --------------------------------------------------------------------------- entries
