@@ -132,13 +132,15 @@ class Sparsity(Concept):
             for k, d in enumerate(result.info["densities"]):
                 itf = M.interference(W[k])
                 rep = norms[k] > NORM_THRESHOLD
+                alone = np.flatnonzero(rep & (itf < ORTHOGONAL))  # a dimension to themselves
                 runs.append({
                     "model": model,
                     "density": d,
                     "sparsity": _f(1.0 - d),
                     "frobenius_sq": _f(M.features_learned(W[k])),
                     "features_represented": int(rep.sum()),
-                    "orthogonal_features": int((rep & (itf < ORTHOGONAL)).sum()),
+                    "orthogonal_features": len(alone),
+                    "orthogonal_are_most_important": bool(np.array_equal(alone, np.arange(len(alone)))),
                     "dimensions_per_feature": _f(M.dimensions_per_feature(W[k])),
                     "feature_norms": _f(norms[k]),
                     "interference": _f(itf),
@@ -173,18 +175,18 @@ class Sparsity(Concept):
                 name=f"basic_{model}",
                 path=path,
                 caption=(
-                    f"The {label} (n = {metrics['n_features']}, m = {metrics['n_hidden']}), one column "
-                    "per feature density, densest on the left. Top: WᵀW (red positive, blue "
-                    "negative, white zero) with the bias b as the strip on its right. Bottom: "
-                    "‖W_i‖ for each feature, most important at the top, coloured by its "
-                    "interference Σ_{j≠i}(Ŵ_i·W_j)² (dark blue: orthogonal to every other "
-                    "feature; yellow: as strongly activated by others as by itself). Look at "
-                    "how many bars reach ≈ 1, and whether off-diagonal colour appears in WᵀW."
+                    f"The {label} (n = {metrics['n_features']}, m = {metrics['n_hidden']}), one panel "
+                    "per feature density 1 − S, densest first, reading left to right. In each: WᵀW "
+                    "(red positive, blue negative, white zero), the bias b as the strip beside it, "
+                    "and bars of ‖W_i‖ for each feature, most important at the top, coloured by its "
+                    "interference Σ_{j≠i}(Ŵ_i·W_j)² (dark blue: orthogonal to every other feature; "
+                    "yellow: as strongly activated by the others as by itself). Look at how many "
+                    "bars reach ≈ 1, and whether colour appears off the diagonal of WᵀW."
                 ),
                 alt=(
-                    f"Six pairs of panels for the {label}, one per density. Each pair is a "
-                    "20 by 20 heat map of WᵀW with a bias strip, above horizontal bars of the "
-                    f"feature norms. Measured: {summary}."
+                    f"{len(runs)} panels for the {label}, one per density, two to a row. Each is a "
+                    f"{metrics['n_features']} by {metrics['n_features']} heat map of WᵀW with a bias "
+                    f"strip, beside horizontal bars of the feature norms. Measured: {summary}."
                 ),
             ))
         pd_ = metrics["phase_diagram"]
@@ -201,7 +203,8 @@ class Sparsity(Concept):
                 f"seed of a different class came within {100 * pd_['near_tie_tolerance']:.0f}% of "
                 "the kept model's loss. The dashed line is where "
                 "the idealised antipodal solution W = [1, −1] starts to beat both others "
-                "(closed form, no training). Look at where pink appears: only at low density."
+                "(closed form, no training). Look at where pink appears: here only from density "
+                f"{pd_['densest_superposition']:.2g} down, never with dense data."
             ),
             alt=(
                 f"A grid of {len(pd_['relative_importance'])} relative importances (0.1 to 10, "
@@ -318,6 +321,8 @@ def phase_metrics(result: Result) -> dict[str, Any]:
         "seed_rule": "lowest expected loss (computed exactly, see the chapter)",
         "norm_threshold": NORM_THRESHOLD,
         "densest_superposition": max(sup_dens) if sup_dens else 0.0,
+        "densest_superposition_at": [rel[j] for j in range(R) if sup_dens
+                                     and classes[dens.index(max(sup_dens))][j] == SUPERPOSITION],
         "dense_density": dens[densest],
         "dense_classes": dense_row,
         "dense_split": _dense_split(rel, dense_row),
