@@ -135,7 +135,7 @@ class NeuronPolysemanticity(NamedTuple):
 
 
 @_torch_in
-def neuron_polysemanticity(W: Array, threshold: float = 0.9) -> NeuronPolysemanticity:
+def neuron_polysemanticity(W: Array, threshold: float = 0.9, positive: bool = False) -> NeuronPolysemanticity:
     """How many features each neuron (row of W) serves, for the
     privileged-basis model h = ReLU(Wx).
 
@@ -143,7 +143,15 @@ def neuron_polysemanticity(W: Array, threshold: float = 0.9) -> NeuronPolysemant
     (Σ_i W_ki²)² / Σ_i W_ki⁴ (0 for a dead neuron); ``monosemanticity`` is
     max_i |W_ki| / ‖W_k‖, and a neuron is monosemantic when that exceeds
     ``threshold``.
+
+    With ``positive=True`` both use the positive part max(W_ki, 0) instead:
+    for non-negative inputs (as in the toy models) only a positive weight
+    makes neuron k fire for feature i, while a negative one only suppresses
+    it, so this counts the features a neuron *responds* to. A neuron with no
+    positive weight never fires and gets 0 for both.
     """
+    if positive:
+        W = W.clamp_min(0)
     rows = W.transpose(-1, -2)  # (..., n, m): columns are neurons
     fpn = participation.__wrapped__(rows)
     norms = W.norm(dim=-1)
