@@ -1,0 +1,235 @@
+"""The polysemanticity concept: registration, JSON, the neuron measurements on
+hand-made weights (including course.metrics.neuron_polysemanticity's exact
+geometry), the claim logic, and (slow) the paper's claims on the full settings."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from course import metrics as M
+from course_plugins.polysemanticity import (
+    CONCEPT,
+    describe_groups,
+    matches_regime,
+    neuron_groups,
+    showcase,
+)
+from course_plugins.polysemanticity.figures import stacked_segments
+
+COURSE = str(Path(sys.executable).with_name("course"))
+RUN_KEYS = {"sparsity", "density", "features_per_neuron", "monosemantic_neurons",
+            "polysemantic_neurons", "features_represented", "groups", "sharing"}
+
+
+def course_json(*args: str) -> dict:
+    out = subprocess.run([COURSE, "run", "polysemanticity", "--json", *args], capture_output=True,
+                         text=True, env=os.environ.copy(), timeout=900)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def paper_three_in_two() -> np.ndarray:
+    """Five neurons, six features: three monosemantic neurons, and features
+    4–6 sharing neurons 4 and 5 with opposite signs (the paper's 1 − S ≈ 0.3 regime)."""
+    W = np.zeros((5, 10))
+    W[0, 0] = W[1, 1] = W[2, 2] = 1.0
+    W[3, 3:6] = [0.8, -0.8, 0.8]
+    W[4, 3:6] = [0.8, 0.8, -0.8]
+    return W
+
+
+# --------------------------------------------------------------------------- fast
+
+
+def test_registers_between_distributed_representations_and_superposition():
+    from course import plugins
+
+    course = plugins.load()
+    assert not course.errors
+    reg = course.get("polysemanticity")
+    assert reg.concept.order == 20 and reg.concept.title == "Polysemanticity"
+    assert reg.plugin.distribution == "superposition-course"
+    slugs = course.slugs()
+    if "distributed-representations" in slugs:
+        assert slugs.index("distributed-representations") < slugs.index("polysemanticity")
+    if "superposition" in slugs:
+        assert slugs.index("polysemanticity") < slugs.index("superposition")
+
+
+def test_neuron_polysemanticity_exact_geometry():
+    W = np.array([
+        [1.0, -2.0, 0.0],   # one positive weight, a larger negative one
+        [0.6, 0.8, 0.0],    # two features, unequally
+        [0.0, 0.0, 0.0],    # dead
+        [-1.0, -1.0, 0.0],  # only negative weights: never fires
+    ])
+    signed = M.neuron_polysemanticity(W)
+    np.testing.assert_allclose(signed.features_per_neuron, [25 / 17, 1 / (0.6**4 + 0.8**4), 0, 2])
+    np.testing.assert_allclose(signed.monosemanticity, [2 / math.sqrt(5), 0.8, 0, 1 / math.sqrt(2)])
+    assert list(signed.monosemantic) == [False, False, False, False]
+
+    pos = M.neuron_polysemanticity(W, positive=True)
+    np.testing.assert_allclose(pos.features_per_neuron, [1, 1 / (0.6**4 + 0.8**4), 0, 0])
+    np.testing.assert_allclose(pos.monosemanticity, [1, 0.8, 0, 0])
+    assert list(pos.monosemantic) == [True, False, False, False]
+    # the threshold is strict and applies to the same ratio
+    assert list(M.neuron_polysemanticity(W, threshold=0.8, positive=True).monosemantic) == [True, False, False, False]
+    assert list(M.neuron_polysemanticity(W, threshold=0.79, positive=True).monosemantic) == [True, True, False, False]
+
+
+def test_neuron_polysemanticity_keeps_torch_and_batches():
+    W = torch.tensor([[[1.0, 1.0], [0.0, 2.0]], [[-1.0, 3.0], [0.5, 0.0]]])
+    out = M.neuron_polysemanticity(W, positive=True)
+    assert isinstance(out.features_per_neuron, torch.Tensor)
+    assert out.features_per_neuron.shape == (2, 2)
+    torch.testing.assert_close(out.features_per_neuron, torch.tensor([[2.0, 1.0], [1.0, 1.0]]))
+    # the default (signed) contract is unchanged: |W| counts
+    torch.testing.assert_close(M.neuron_polysemanticity(W).features_per_neuron[1, 0], torch.tensor(100 / 82))
+
+
+def test_groups_find_three_features_in_two_neurons():
+    W = paper_three_in_two()
+    groups = neuron_groups(W)
+    assert groups == [
+        {"features": [0], "neurons": [0]},
+        {"features": [1], "neurons": [1]},
+        {"features": [2], "neurons": [2]},
+        {"features": [3, 4, 5], "neurons": [3, 4]},
+    ]
+    assert describe_groups(groups) == "3 monosemantic neurons; 3 features share 2 neurons"
+    assert matches_regime(groups, 3, 2)
+    assert not matches_regime(groups, 5, 3)
+    # a second shared group breaks the regime
+    W2 = W.copy()
+    W2[0, 6] = W2[1, 6] = 0.7
+    assert not matches_regime(neuron_groups(W2), 3, 2)
+
+
+def test_groups_ignore_negative_and_small_weights():
+    # feature 1 only inhibits neuron 2; feature 2's 0.2 on neuron 1 is below 0.3 of its length
+    W = np.array([[1.0, 0.0, 0.2], [-0.9, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    assert neuron_groups(W) == [
+        {"features": [0], "neurons": [0]},
+        {"features": [1], "neurons": [1]},
+        {"features": [2], "neurons": [2]},
+    ]
+    # an unlearned feature (positive norm below 0.5) is in no group
+    assert neuron_groups(np.array([[0.4, 1.0]])) == [{"features": [1], "neurons": [0]}]
+
+
+def test_showcase_picks_the_shared_neuron_and_its_two_features():
+    W = paper_three_in_two()
+    mono = np.asarray(M.neuron_polysemanticity(W, positive=True).monosemanticity)
+    k, a, b, quiet = showcase(W, mono)
+    assert k in (3, 4)
+    assert {a, b} == ({3, 5} if k == 3 else {3, 4})
+    assert W[k, quiet] < 0
+
+
+def test_stacked_segments_put_positives_up_and_negatives_down():
+    segs = stacked_segments(np.array([0.5, -0.25, 0.75, -1.0]))
+    assert segs == [(0, 0.0, 0.5), (1, 0.0, -0.25), (2, 0.5, 0.75), (3, -0.25, -1.0)]
+
+
+def _metrics(mono_dense: int, mono_sparse: int, fpn_sparse: float, stored_sparse: int) -> dict:
+    def run(density, mono, fpn, stored, groups):
+        return {"density": density, "monosemantic_neurons": mono, "mean_features_per_neuron": fpn,
+                "features_represented": stored, "groups": groups, "sharing": describe_groups(groups)}
+
+    return {"n_hidden": 5, "n_features": 10, "runs": [
+        run(0.75, mono_dense, 1.0, 5, neuron_groups(np.eye(5, 10))),
+        run(0.35, 3, 1.4, 6, neuron_groups(paper_three_in_two())),
+        run(0.01, mono_sparse, fpn_sparse, stored_sparse, [{"features": list(range(10)), "neurons": list(range(5))}]),
+    ]}
+
+
+def test_claims_follow_the_measurements():
+    ok = {c.id: c.holds for c in CONCEPT.claims(_metrics(5, 0, 3.4, 10))}
+    assert ok == {"neurons-dense-monosemantic": True, "neurons-sparse-polysemantic": True,
+                  "neurons-3-in-2": True}
+    bad = {c.id: c.holds for c in CONCEPT.claims(_metrics(4, 1, 1.5, 5))}
+    assert bad["neurons-dense-monosemantic"] is False
+    assert bad["neurons-sparse-polysemantic"] is False
+
+
+def test_quick_run_json():
+    doc = course_json("--quick")
+    assert doc["concept"] == "polysemanticity"
+    assert doc["n_features"] == 10 and doc["n_hidden"] == 5
+    assert len(doc["runs"]) == len(CONCEPT.settings(quick=True)["densities"])
+    for r in doc["runs"]:
+        assert RUN_KEYS <= set(r)
+        assert r["sparsity"] == pytest.approx(1 - r["density"])
+        assert len(r["features_per_neuron"]) == 5
+        assert isinstance(r["monosemantic_neurons"], int)
+        assert r["monosemantic_neurons"] + r["polysemantic_neurons"] + r["dead_neurons"] == 5
+    sc = doc["showcase"]
+    assert 0 <= sc["neuron"] < 5 and len(set(sc["features"])) == 2
+    assert sc["stray_total"] == pytest.approx(sc["stray_from_neuron"] + sc["stray_from_others"] + sc["bias_b"], abs=1e-5)
+
+
+def test_quick_figure_and_chapter(tmp_path):
+    from course.book import render_template
+
+    result = CONCEPT.run(CONCEPT.settings(quick=True))
+    metrics = CONCEPT.metrics(result)
+    figs = CONCEPT.figures(result, metrics, tmp_path)
+    assert [f.name for f in figs] == ["neurons"] and figs[0].path.stat().st_size > 10_000
+    page = render_template(CONCEPT.chapter(), concept=CONCEPT, metrics=metrics, runs=metrics["runs"],
+                           figures={"neurons": "FIGURE"}, video="VIDEO",
+                           claims=CONCEPT.claims(metrics))
+    assert page.startswith("# Polysemanticity") and "FIGURE" in page and "VIDEO" in page
+    assert f"**{CONCEPT.question}**" in page
+    assert "{{" not in page and "{%" not in page
+
+
+# --------------------------------------------------------------------------- slow
+
+
+@pytest.fixture(scope="module")
+def full() -> dict:
+    return course_json()
+
+
+@pytest.mark.slow
+def test_full_dense_monosemantic_sparse_polysemantic(full):
+    runs = full["runs"]
+    m = full["n_hidden"]
+    assert runs[0]["density"] >= 0.5 and runs[-1]["density"] <= 0.02
+    assert runs[0]["monosemantic_neurons"] == m
+    assert runs[-1]["monosemantic_neurons"] == 0
+    assert runs[-1]["mean_features_per_neuron"] > 2
+    stored = [r["features_represented"] for r in runs]
+    assert stored[0] == m and stored[-1] > m
+    assert all(b >= a for a, b in zip(stored, stored[1:], strict=False))
+
+
+@pytest.mark.slow
+def test_full_main_claims_hold(full):
+    claims = {c.id: c for c in CONCEPT.claims({k: v for k, v in full.items() if k != "concept"})}
+    for cid in ("neurons-dense-monosemantic", "neurons-sparse-polysemantic", "neurons-3-in-2"):
+        assert claims[cid].holds, (cid, claims[cid].measured)
+
+
+@pytest.mark.slow
+def test_scene_ends_with_bars_and_legend():
+    from course import render
+
+    result = CONCEPT.run(CONCEPT.settings(quick=True))
+    metrics = CONCEPT.metrics(result)
+    scene = render.construct(CONCEPT.animation(result, metrics))
+    frame = np.asarray(scene.renderer.get_frame())[..., :3].astype(int)
+    background = np.array([0x0F, 0x17, 0x2A])
+    drawn = np.abs(frame - background).sum(axis=-1) > 60
+    left, right = drawn[:, : frame.shape[1] // 2], drawn[:, frame.shape[1] * 3 // 4 :]
+    assert left.mean() > 0.03  # the stacked bars
+    assert right.mean() > 0.005  # the legend of topics
