@@ -180,3 +180,36 @@ def test_toc_puts_foundations_first_and_unknown_parts_after_the_concepts(tmp_pat
         ("Exercises", ["concepts/exercise"]),
         ("Beyond the chapters", ["open-questions", "roadmap"]),
     ]
+
+
+BOOK = Path(__file__).resolve().parent.parent / "book"
+
+
+def _items(text: str, bullet: str) -> list[str]:
+    """Top-level list items of a markdown page, each with its continuation lines."""
+    import re
+
+    items: list[str] = []
+    for line in text.splitlines():
+        if re.match(bullet, line):
+            items.append(line)
+        elif items and line.startswith("  ") and line.strip():
+            items[-1] += " " + line.strip()
+        elif not line.strip() and items and not items[-1].endswith("\n"):
+            items[-1] += "\n"
+    return items
+
+
+def test_every_reference_has_a_link():
+    items = _items((BOOK / "references.md").read_text(encoding="utf-8"), r"^- ")
+    assert len(items) >= 20
+    unlinked = [i for i in items if "](https://" not in i]
+    assert not unlinked, unlinked
+
+
+def test_open_questions_lists_the_papers_fourteen_each_with_a_link():
+    text = (BOOK / "open-questions.md").read_text(encoding="utf-8")
+    section = text.split("## The paper's list", 1)[1].split("## Beyond the paper", 1)[0]
+    items = _items(section, r"^\d+\. ")
+    assert [int(i.split(".", 1)[0]) for i in items] == list(range(1, 15))
+    assert all("](https://" in i for i in items), [i[:60] for i in items if "](https://" not in i]
