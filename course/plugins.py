@@ -188,9 +188,19 @@ def load(extra: Iterable[ModuleType | object] = ()) -> Course:
             errors.extend(PluginError(info.name, hook_name, msg) for msg in bad)
 
     concepts = _validate_concepts(concepts, errors)
-    concepts.sort(key=lambda r: (r.concept.order, r.concept.slug))
+    concepts.sort(key=book_order)
     roadmap.sort(key=lambda e: (e[0].group, e[0].order, e[0].title))
     return Course(plugins, concepts, roadmap, glossary, errors, pm)
+
+
+def book_order(r: Registered) -> tuple[int, str, int, str]:
+    """Sort key of a concept in the book: its part (:data:`course.concept.PARTS`
+    first, in their order, then other parts by name), then ``order``, then slug."""
+    from course.concept import PARTS
+
+    part = r.concept.part if isinstance(r.concept.part, str) else ""
+    rank = list(PARTS).index(part) if part in PARTS else len(PARTS)
+    return (rank, part if rank == len(PARTS) else "", r.concept.order, r.concept.slug)
 
 
 def _validate_concepts(found: list[Registered], errors: list[PluginError]) -> list[Registered]:
@@ -205,6 +215,8 @@ def _validate_concepts(found: list[Registered], errors: list[PluginError]) -> li
             problem = f"slug {c.slug!r} is already provided by plugin {seen[c.slug]!r}; choose another slug"
         elif not isinstance(c.title, str) or not c.title.strip():
             problem = f"concept {c.slug!r} has an empty title"
+        elif not isinstance(c.part, str) or not SLUG_RE.match(c.part):
+            problem = f"concept {c.slug!r}: part must be a lower-case name such as 'foundations' or 'concepts', got {c.part!r}"
         elif not isinstance(c.order, int):
             problem = f"concept {c.slug!r}: order must be an int, got {type(c.order).__name__}"
         elif type(c).run is Concept.run:

@@ -213,3 +213,15 @@ def test_open_questions_lists_the_papers_fourteen_each_with_a_link():
     items = _items(section, r"^\d+\. ")
     assert [int(i.split(".", 1)[0]) for i in items] == list(range(1, 15))
     assert all("](https://" in i for i in items), [i[:60] for i in items if "](https://" not in i]
+
+
+def test_concepts_load_in_book_order_and_a_bad_part_is_named(no_installed_plugins):
+    course = load(extra=[
+        _concept_plugin("a", "late-concept", 1),
+        _concept_plugin("b", "extra", 0, part="exercises"),
+        _concept_plugin("c", "basics", 99, part="foundations"),
+        _concept_plugin("d", "broken", 5, part="Not A Part"),
+    ])
+    assert course.slugs() == ["basics", "late-concept", "extra"]
+    (err,) = course.errors
+    assert err.plugin == "d" and "part must be a lower-case name" in err.message
