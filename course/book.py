@@ -70,6 +70,7 @@ class BuildReport:
     files_written: int = 0
     files_removed: int = 0
     sphinx_seconds: float = 0.0
+    sphinx_skipped: bool = False
     seconds: float = 0.0
 
 
@@ -357,6 +358,30 @@ sys.exit(main())
 """
 
 
+def _sources_fingerprint(src: Path) -> str:
+    """What the HTML is made from: every source file's name, size and time
+    stamp (sync_tree keeps those of unchanged files), and the versions of
+    the packages that turn them into HTML."""
+    import hashlib
+
+    h = hashlib.sha256(repr(cache.library_versions(("jupyter-book", "sphinx", "sphinx-book-theme", "myst-parser"))).encode())
+    for p in sorted(src.rglob("*")):
+        if p.is_file():
+            st = p.stat()
+            h.update(f"{p.relative_to(src).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def html_up_to_date(src: Path, out: Path) -> bool:
+    """True if ``OUT/_build/html`` was built from exactly the sources in ``src``."""
+    stamp = out / ".sphinx" / "BUILT"
+    if not stamp.is_file() or (out / ".sphinx" / "INCOMPLETE").exists():
+        return False
+    if not (out / "_build" / "html" / "index.html").is_file():
+        return False
+    return stamp.read_text(encoding="utf-8") == _sources_fingerprint(src)
+
+
 def run_sphinx(src: Path, out: Path, fresh: bool = False) -> Path:
     """Build HTML with Jupyter Book 1, failing on any Sphinx warning; publish it whole.
 
@@ -372,6 +397,7 @@ def run_sphinx(src: Path, out: Path, fresh: bool = False) -> Path:
         shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     marker.touch()
+    (work / "BUILT").unlink(missing_ok=True)
     cmd = [sys.executable, "-c", _SPHINX_CHILD, "build", str(src), "--path-output", str(work),
            "--builder", "html", "-W", "-n", "--keep-going", "-q"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -390,6 +416,7 @@ def run_sphinx(src: Path, out: Path, fresh: bool = False) -> Path:
         cache.replace_dir(tmp, html_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    (work / "BUILT").write_text(_sources_fingerprint(src), encoding="utf-8")
     marker.unlink()
     return html_dir / "index.html"
 
@@ -486,11 +513,16 @@ def build(
                 report.log.unlink(missing_ok=True)
             tracker = Tracker("book", emit)
             try:
-                with tracker.stage("sphinx"):
-                    report.index = run_sphinx(out / "src", out, fresh=fresh)
+                with tracker.stage("sphinx") as h:
+                    if not fresh and html_up_to_date(out / "src", out):
+                        h.cached()  # no page changed since the HTML was built: nothing for Sphinx to do
+                        report.index = out / "_build" / "html" / "index.html"
+                    else:
+                        report.index = run_sphinx(out / "src", out, fresh=fresh)
             except RuntimeError as exc:
                 raise SphinxFailed(str(exc), report) from exc
             report.sphinx_seconds = tracker.records[-1].seconds
+            report.sphinx_skipped = tracker.records[-1].status == "cached"
         except PluginError as exc:
             write_log(report.log, [*report.errors, exc])
             raise

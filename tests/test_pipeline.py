@@ -328,11 +328,13 @@ def test_warm_build_does_no_work_and_a_chapter_edit_rewrites_one_page(fake, monk
     assert fakeplugins.logged(fake.log) == calls
     assert {r.status for r in warm.records} <= {"cached", "none"}
     assert warm.files_written == 0 and warm.files == cold.files
+    assert warm.sphinx_skipped and not cold.sphinx_skipped  # no page changed: Sphinx did not even start
 
     chapter.write_text(fakeplugins.DEFAULT_CHAPTER.replace("This test chapter", "This edited chapter"))
     edited = book.build(course, fake.out, jobs=1)
     assert fakeplugins.logged(fake.log) == calls  # still no training, drawing or rendering
     assert edited.files_written == 2  # the two chapters' pages, nothing else
+    assert not edited.sphinx_skipped
     assert "This edited chapter" in page.read_text() and "This edited chapter" in html.read_text()
     assert not (fake.out / "build.log").exists()
     assert not [p for p in fake.out.iterdir() if p.name.startswith((".tmp", ".staging", ".old"))]
@@ -349,6 +351,10 @@ def test_build_command_prints_progress_summary_and_index(fake) -> None:
     assert "Summary: 2 rebuilt, 0 cached" in res.stderr
     res = runner.invoke(cli, ["build", "--out", str(fake.out), "--quiet"], obj={"course": course})
     assert res.exit_code == 0 and res.stderr == ""
+    res = runner.invoke(cli, ["build", "--out", str(fake.out)], obj={"course": course})
+    assert "Summary: 0 rebuilt, 2 cached" in res.stderr and "HTML unchanged" in res.stderr
+    res = runner.invoke(cli, ["build", "--out", str(fake.out), "--fresh"], obj={"course": course})
+    assert "book: sphinx built in" in res.stderr
 
 
 # --------------------------------------------------------------------------- render and clean
