@@ -338,7 +338,7 @@ def build(ctx: click.Context, out: Path, quality: str, download_quality: str | N
     if not quiet:
         extra = [
             f"book sources: {report.files} files, {report.files_written} written, {report.files_removed} removed; "
-            "HTML unchanged (no page changed)" if report.sphinx_skipped else f"HTML in {fmt_seconds(report.sphinx_seconds)}",
+            + ("HTML unchanged (no page changed)" if report.sphinx_skipped else f"HTML in {fmt_seconds(report.sphinx_seconds)}"),
         ]
         click.echo(summary(report.records, report.seconds, failures, extra), err=True)
     else:

@@ -355,6 +355,7 @@ def test_build_command_prints_progress_summary_and_index(fake) -> None:
     assert "Summary: 0 rebuilt, 2 cached" in res.stderr and "HTML unchanged" in res.stderr
     res = runner.invoke(cli, ["build", "--out", str(fake.out), "--fresh"], obj={"course": course})
     assert "book: sphinx built in" in res.stderr
+    assert "book sources: " in res.stderr and "written, 0 removed; HTML in" in res.stderr
 
 
 # --------------------------------------------------------------------------- render and clean
