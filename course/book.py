@@ -393,6 +393,14 @@ def run_sphinx(src: Path, out: Path, fresh: bool = False) -> Path:
     """
     work = out / ".sphinx"
     marker = work / "INCOMPLETE"
+    # Every page's navigation comes from _toc.yml (and its look from _config.yml),
+    # but Sphinx only rewrites pages whose own source changed: when either file
+    # changed (say, a plugin added a chapter), rebuild every page, so that no
+    # page keeps a stale sidebar.
+    layout = "\n".join((src / n).read_text(encoding="utf-8") for n in ("_toc.yml", "_config.yml") if (src / n).is_file())
+    stamp = work / "LAYOUT"
+    if not stamp.is_file() or stamp.read_text(encoding="utf-8") != layout:
+        fresh = True
     if fresh or marker.exists():
         shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
@@ -417,6 +425,7 @@ def run_sphinx(src: Path, out: Path, fresh: bool = False) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     (work / "BUILT").write_text(_sources_fingerprint(src), encoding="utf-8")
+    stamp.write_text(layout, encoding="utf-8")
     marker.unlink()
     return html_dir / "index.html"
 

@@ -144,15 +144,16 @@ def test_every_toc_page_exists_and_the_book_is_whole(html_dir, toc_pages):
     assert toc_pages[0] == "intro"
 
 
-def test_every_toc_page_is_reachable_from_the_navigation(html_dir, pages, toc_pages):
-    index = pages["intro"]
-    linked = set()
-    for tag, _attr, value in index.urls:
-        target = _local_target(index.path, value)
-        if tag == "a" and target:
-            linked.add(target[0])
-    unreachable = [f for f in toc_pages[1:] if (html_dir / f"{f}.html").resolve() not in linked]
-    assert not unreachable, f"not linked from the intro page's navigation: {unreachable}"
+def test_every_page_links_every_toc_page_in_its_navigation(html_dir, pages, toc_pages):
+    """Each page's sidebar reaches the whole book (no page keeps a stale table of contents)."""
+    stale = {}
+    for name in toc_pages:
+        page = pages[name]
+        linked = {t[0] for tag, _attr, value in page.urls if tag == "a" and (t := _local_target(page.path, value))}
+        missing = [f for f in toc_pages if f != name and (html_dir / f"{f}.html").resolve() not in linked]
+        if missing:
+            stale[name] = missing
+    assert not stale, f"pages whose navigation misses chapters: {stale}"
 
 
 def test_no_broken_local_links_or_media(html_dir, pages):
