@@ -8,7 +8,7 @@ book: setup
 
 test: setup-dev
 	.venv/bin/ruff check .
-	.venv/bin/python -m pytest -p no:cacheprovider
+	.venv/bin/pytest -p no:cacheprovider
 
 setup:
 	bash scripts/setup.sh
