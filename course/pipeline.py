@@ -405,17 +405,21 @@ _WORKER: dict[str, Any] = {}
 
 
 def _watch_parent(parent: int) -> None:
+    if os.getppid() != parent:
+        os._exit(1)
     while True:
         time.sleep(0.5)
         if os.getppid() != parent:  # the build was killed: stop, leave only whole entries
             os._exit(1)
 
 
-def _init_worker(events: Any, threads: int, extra: tuple[str, ...]) -> None:
+def _init_worker(events: Any, threads: int, extra: tuple[str, ...], parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     _set_threads(threads)
     _WORKER.update(events=events, extra=extra)
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    # ``parent`` comes from the parent itself: had it died while this worker
+    # started, os.getppid() here would already name the adopting process
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
 def _worker_course() -> Course:
@@ -559,7 +563,7 @@ def _produce_parallel(course: Course, todo: list[Registered], opts: Options, wor
     reader.start()
     threads = max(1, default_jobs() // workers)
     ex = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                initargs=(events, threads, _in_process_modules(course)))
+                                initargs=(events, threads, _in_process_modules(course), os.getpid()))
     try:
         futures = {ex.submit(_work, reg.concept.slug, opts): reg for reg in todo}
         for fut in cf.as_completed(futures):

@@ -113,6 +113,28 @@ def _eventually_dead(pids: list[int], timeout: float = 10) -> bool:
     return False
 
 
+def processes_using(cache_dir: Path) -> list[int]:
+    """Live processes whose environment names ``cache_dir`` (a test's builds and their workers)."""
+    needle = f"COURSE_CACHE_DIR={cache_dir}".encode()
+    found = []
+    for env in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if needle in env.read_bytes().split(b"\0") and _alive(int(env.parent.name)):
+                found.append(int(env.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def no_process_left(cache_dir: Path, timeout: float = 10) -> bool:
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if not processes_using(cache_dir):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def assert_cache_whole(root: Path) -> None:
     """Every entry in the cache is complete and matches its checksums."""
     for kind in cache.KINDS:
@@ -297,6 +319,7 @@ def test_a_build_killed_at_any_moment_can_be_resumed(sub, delay: float) -> None:
     time.sleep(delay)
     proc.kill()
     proc.wait()
+    assert no_process_left(sub.cache)  # workers and Sphinx stop when their build dies
     assert_cache_whole(sub.cache)
     html = sub.out / "_build" / "html"
     got = set(tree(html))
