@@ -144,7 +144,8 @@ def format_table(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-JOBS_HELP = "Worker processes for experiments and renders (default: the number of CPU cores)."
+JOBS_HELP = ("Worker processes for experiments and renders (default: the number of CPU cores); "
+             "each gives torch cores/jobs threads unless OMP_NUM_THREADS is set.")
 
 
 def _reporter(quiet: bool):

@@ -248,7 +248,8 @@ class Reporter:
         self._last_draw = now
         if self._drawn:
             self.stream.write(f"\x1b[{self._drawn}F\x1b[J")
-        lines = [self.status_line(slug, a, now) for slug, a in self._active.items()]
+        width = max(len(slug) for slug in self._active) if self._active else 0
+        lines = [self.status_line(slug.ljust(width), a, now) for slug, a in self._active.items()]
         for line in lines:
             self.stream.write(line[: self._width] + "\n")
         self._drawn = len(lines)
