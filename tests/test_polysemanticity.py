@@ -233,3 +233,14 @@ def test_scene_ends_with_bars_and_legend():
     left, right = drawn[:, : frame.shape[1] // 2], drawn[:, frame.shape[1] * 3 // 4 :]
     assert left.mean() > 0.03  # the stacked bars
     assert right.mean() > 0.005  # the legend of topics
+
+
+def test_a_failed_regime_claim_reports_what_the_seed_search_found():
+    metrics = _metrics(5, 0, 3.4, 10)
+    shared = neuron_groups(paper_three_in_two())
+    other = [{"features": [0, 1, 2, 3], "neurons": [0, 1, 2]}]
+    metrics["runs"][1].update(groups=other, sharing=describe_groups(other))
+    metrics["search"] = [[], [{"loss": 1.0, "groups": other}, {"loss": 1.1, "groups": shared}], []]
+    claim = {c.id: c for c in CONCEPT.claims(metrics)}["neurons-3-in-2"]
+    assert claim.holds is False
+    assert "found by 1 of 2 models, with a loss 10% above the best" in claim.measured
