@@ -61,7 +61,7 @@ def axes_figure(runs: list[dict[str, Any]], path: Path) -> Path:
             x = np.asarray(r["participation"])[ok]
             y = np.asarray(r["interference"])[ok]
             ax.scatter(x, y, s=46, marker=MARKERS[j % len(MARKERS)], color=palette.feature_color(j),
-                       edgecolor=palette.INK, linewidth=0.6, label=r["label"], zorder=3)
+                       edgecolor=palette.INK, linewidth=0.6, label=f"{chr(65 + j)}: {r['label']}", zorder=3)
         ax.axhline(0, color=palette.MUTED, lw=0.8, zorder=1)
         ax.set_xlim(0.6, m + 0.4)
         ax.set_ylim(-0.1, 1.3)
