@@ -583,7 +583,11 @@ def _produce_parallel(course: Course, todo: list[Registered], opts: Options, wor
     else:
         ex.shutdown(wait=True)
     finally:
-        time.sleep(0.05)  # let the reader pass on the last events
         stop.set()
         reader.join(timeout=1)
+        while True:  # the events the workers sent last
+            try:
+                emit(events.get(timeout=0.05))
+            except Exception:  # noqa: BLE001 - empty, or damaged by a terminated worker
+                break
         events.close()
