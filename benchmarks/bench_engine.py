@@ -54,7 +54,7 @@ def reference_train(steps: int, seed: int = 0) -> float:
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return float(loss) / inst
+    return float(loss.detach()) / inst
 
 
 def engine_config(steps: int) -> ToyConfig:

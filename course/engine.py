@@ -202,8 +202,18 @@ class _Sampler:
         self.one = torch.ones((1, 1, 1), device=prob.device)
         self.gen = gen
         inst, _, n = prob.shape
-        self.buf = torch.empty(inst, batch, n, device=prob.device)
         self.simple = not cfg.correlated_sets and not cfg.anticorrelated_sets
+        self.np_gen = None
+        if prob.device.type == "cpu" and self.simple:
+            # numpy's PCG64 fills float32 buffers about 1.6x faster than torch's
+            # CPU generator, and the draw is the largest cost of a step; seeded
+            # from the torch generator so a run stays deterministic for its seed
+            seed = int(torch.randint(0, 2**62, (1,), generator=gen))
+            self.np_gen = np.random.Generator(np.random.PCG64(seed))
+            self.np_buf = np.empty((inst, batch, n), dtype=np.float32)
+            self.buf = torch.from_numpy(self.np_buf)
+        else:
+            self.buf = torch.empty(inst, batch, n, device=prob.device)
 
     def __call__(self) -> torch.Tensor:
         if self.simple:
@@ -211,7 +221,10 @@ class _Sampler:
             # temporaries: x = ReLU(1 − u / p) is 0 when u ≥ p (probability
             # 1 − p) and, given u < p, uniform on (0, 1].
             x = self.buf
-            torch.rand(x.shape, generator=self.gen, out=x)
+            if self.np_gen is not None:
+                self.np_gen.random(out=self.np_buf, dtype=np.float32)
+            else:
+                torch.rand(x.shape, generator=self.gen, out=x)
             torch.addcmul(self.one, x, self.neg_inv_prob, out=x)
             return x.relu_()
         return self._with_sets()
