@@ -162,7 +162,7 @@ def test_relu_model_learns_more_features_as_sparsity_grows():
 @pytest.mark.slow
 def test_intro_figure_two_then_antipodal_then_pentagon():
     """R1: n=5, m=2: 2 orthogonal features, then 4 as antipodal pairs, then a pentagon."""
-    cfg = ToyConfig.sweep(5, 2, importance=0.9 ** np.arange(5), density=[1.0, 0.2, 0.1], n_seeds=4, steps=10_000)
+    cfg = ToyConfig.sweep(5, 2, importance=0.9 ** np.arange(5), density=[1.0, 0.2, 0.1], n_seeds=6, steps=10_000)
     W = train(cfg, seed=0).best_W
     norms = M.feature_norms(W)
     D = M.feature_dimensionality(W)

@@ -139,7 +139,9 @@ class Superposition(Concept):
                 "pairs (D_i ≈ 1/2) and the least important is not embedded.",
                 f"{r['features_represented']} features represented; D of those = "
                 + ", ".join(f"{d:.2f}" for d in ds),
-                r["features_represented"] == 4 and all(abs(d - 0.5) < 0.08 for d in ds),
+                r["features_represented"] == 4
+                and all(n > 0.5 for n in r["feature_norms"][:4])
+                and all(abs(d - 0.5) < 0.08 for d in ds),
             ))
         if 0.9 in by_s:
             r = by_s[0.9]
