@@ -47,9 +47,11 @@ def register_glossary(register: Callable[[Any], None]) -> None:
     """Contribute glossary terms.
 
     Called when the book is assembled. Call ``register(entry)`` with a
-    :class:`course.GlossaryEntry` per term. Terms are sorted alphabetically; a
-    term registered twice keeps the first definition in concept order and the
-    build warns about the other.
+    :class:`course.GlossaryEntry` per term. Terms are sorted alphabetically. A
+    term registered twice keeps the definition of the plugin whose first
+    concept comes earliest in the book; a plugin without concepts provides
+    fallbacks that a concept plugin's own definition replaces silently, and a
+    clash between two concept plugins is reported as a warning.
     """
 
 
