@@ -23,4 +23,4 @@ bench:
 	.venv/bin/python benchmarks/bench_engine.py
 
 clean:
-	rm -rf _build media
+	.venv/bin/course clean

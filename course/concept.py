@@ -157,7 +157,10 @@ class Concept:
         return Path(inspect.getfile(type(self))).resolve().parent
 
     def source_files(self) -> list[Path]:
-        """Files whose content keys the caches (the plugin's own source)."""
+        """The plugin's own files. Its code (``.py``) keys the figure and
+        render caches, and the modules a run imports key the experiment;
+        chapter text (``.md``, ``.j2``) keys nothing, so editing it only
+        rewrites the page."""
         root = self.source_dir()
         return sorted(
             p for p in root.rglob("*") if p.is_file() and p.suffix in {".py", ".md", ".j2"}
