@@ -253,9 +253,10 @@ class Geometry(Concept):
                     f"A scatter of {n} dots per level. In the superposition regime "
                     f"({reg['levels']} levels) {reg['sticky_share'] * 100:.0f}% of the "
                     f"{reg['features']} embedded features lie within {STICKY_TOL} of a sticky "
-                    f"line, against {reg['uniform_baseline'] * 100:.0f}% for values spread evenly. "
-                    "The dots line up on 1/2 over the antipodal plateau and gather near 2/5 and "
-                    "3/8 just after it."
+                    f"line, against {reg['uniform_baseline'] * 100:.0f}% for values spread evenly."
+                    + " Embedded features within that distance of each line: "
+                    + ", ".join(f"{name} {count}" for name, count in reg["counts"].items())
+                    + "."
                 ),
             ),
             Figure(
