@@ -138,7 +138,9 @@ def test_directions_full_run_reproduces_the_linear_model_claim(tmp_path):
     figures = c.figures(result, metrics, tmp_path)
     assert Path(figures[0].path).stat().st_size > 10_000
     page = _page(c, result, metrics, figures)
-    assert "{{" not in page and "meet at 90" in page
+    shown = metrics["runs"][metrics["shown"]]
+    assert abs(shown["angle_12"] - 90) < 1
+    assert "{{" not in page and f"meet at {shown['angle_12']:.1f}°" in page
 
 
 @pytest.mark.slow
