@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -127,7 +127,21 @@ def render_template(text: str, **context: Any) -> str:
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["num"] = num
     env.globals["num"] = num
+    context.setdefault("chapter_link", chapter_linker(None))
     return env.from_string(text).render(**context)
+
+
+def chapter_linker(built: Collection[str] | None) -> Callable[[str, str], str]:
+    """The template function ``chapter_link(slug, text)``: a link to another
+    concept's chapter when that chapter is in this book (``built``; None: always),
+    plain text otherwise, so a book built without it has no broken link."""
+
+    def chapter_link(slug: str, text: str) -> str:
+        if built is None or slug in built:
+            return f"[{text}]({slug}.md)"
+        return text
+
+    return chapter_link
 
 
 # --------------------------------------------------------------------------- chapters
@@ -140,11 +154,14 @@ def _copy(src: Path, dest: Path) -> Path:
 
 
 def write_chapter(reg: Registered, art: pipeline.Artifacts, src: Path,
-                  download: tuple[Rendered, str] | None = None) -> ChapterOutput:
+                  download: tuple[Rendered, str] | None = None,
+                  built: Collection[str] | None = None) -> ChapterOutput:
     """Write one concept's page, data, figures and video into ``src``.
 
     ``download`` is the same video rendered at a higher quality, with that
     quality's name: it is copied beside the embedded one and linked.
+
+    ``built`` is the slugs of the chapters in this book, for ``chapter_link``.
 
     ``art`` is what :func:`course.pipeline.produce` made (cached or fresh);
     this is the cheap part that runs on every build: the claims and the
@@ -184,6 +201,7 @@ def write_chapter(reg: Registered, art: pipeline.Artifacts, src: Path,
         "figures": {f.name: figure_markdown(f, f"figures/{c.slug}/{Path(f.path).name}") for f in figures},
         "video": video_markdown(video, anim["description"], anim["title"] or c.title, "../_static/media", download_link) if video and anim else "",
         "claims": claims,
+        "chapter_link": chapter_linker(built),
     }
     template = pipeline.stage(reg, "chapter", c.chapter)
     if not isinstance(template, str):
@@ -578,7 +596,8 @@ def _build_pages(course: Course, out: Path, quality: str, seed: int, device: str
             hq_video = downloads.get(reg.concept.slug)
             try:
                 chapters.append(write_chapter(reg, art, staging,
-                                              (hq_video, download_quality) if hq_video and download_quality else None))
+                                              (hq_video, download_quality) if hq_video and download_quality else None,
+                                              built=course.slugs()))
             except PluginError as exc:
                 if not keep_going:
                     raise

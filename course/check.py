@@ -30,7 +30,7 @@ from course.concept import Animation, Claim, Figure
 from course.plugins import Course, PluginError, PluginInfo, Registered
 
 #: what ``course build`` passes to a chapter template (see course.book.build_chapter)
-CONTEXT_NAMES = ("concept", "metrics", "runs", "figures", "video", "claims")
+CONTEXT_NAMES = ("concept", "metrics", "runs", "figures", "video", "claims", "chapter_link")
 RERUN = "rerun with --traceback to see where"
 
 

@@ -178,3 +178,12 @@ def test_import_error_names_the_plugin(tmp_path, monkeypatch):
     (err,) = course.errors
     assert err.plugin == "broken" and err.where == "import"
     assert "not_a_module_anywhere" in err.message
+
+
+def test_chapter_link_links_only_chapters_in_the_book():
+    from course.book import chapter_linker, render_template
+
+    text = 'See the {{ chapter_link("geometry", "geometry chapter") }}.'
+    assert render_template(text, chapter_link=chapter_linker(["geometry"])) == "See the [geometry chapter](geometry.md)."
+    assert render_template(text, chapter_link=chapter_linker(["superposition"])) == "See the geometry chapter."
+    assert render_template(text) == "See the [geometry chapter](geometry.md)."  # course check: no build
