@@ -178,6 +178,7 @@ class TrainResult:
             f"{prefix}b": self.best_b.astype(np.float32),
             f"{prefix}loss": self.best_loss.astype(np.float64),
             f"{prefix}W_all": self.W.astype(np.float32),
+            f"{prefix}b_all": self.b.astype(np.float32),
             f"{prefix}loss_all": self.final_loss.astype(np.float64),
             f"{prefix}loss_curve": self.best_curve().astype(np.float32),
             f"{prefix}curve_steps": self.curve_steps.astype(np.int64),

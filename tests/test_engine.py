@@ -105,6 +105,9 @@ def test_result_shapes_and_best_seed_selection():
     assert r.curve_steps[0] == 0 and r.curve_steps[-1] == 99
     np.testing.assert_array_equal(r.best, r.final_loss.argmin(axis=1))
     np.testing.assert_array_equal(r.best_W[1], r.W[1, r.best[1]])
+    saved = r.arrays()
+    assert saved["W_all"].shape == (3, 3, 2, 5) and saved["b_all"].shape == (3, 3, 5)
+    np.testing.assert_array_equal(saved["b"][2], r.b[2, r.best[2]].astype(np.float32))
     assert np.all(r.best_loss <= r.final_loss.min(axis=1) + 1e-12)
 
 
