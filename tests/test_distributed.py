@@ -4,14 +4,9 @@ the claims on the full settings."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from helpers import course_json
 
 from course_plugins.distributed_representations import (
     CONCEPT,
@@ -20,16 +15,8 @@ from course_plugins.distributed_representations import (
     rotation_matrix,
 )
 
-COURSE = str(Path(sys.executable).with_name("course"))
 RUN_KEYS = {"name", "n_features", "n_hidden", "participation", "features_per_dimension",
             "max_interference", "interference", "loss", "trained"}
-
-
-def course_json(*args: str) -> dict:
-    out = subprocess.run([COURSE, "run", "distributed-representations", "--json", *args],
-                         capture_output=True, text=True, env=os.environ.copy(), timeout=900)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
 
 
 def spreading_rotation(m: int) -> np.ndarray:
@@ -130,7 +117,7 @@ def test_claims_follow_the_measurements():
 
 
 def test_quick_run_json_and_rotation_invariance():
-    doc = course_json("--quick")
+    doc = course_json("distributed-representations", "--quick")
     assert doc["concept"] == "distributed-representations"
     names = [r["name"] for r in doc["runs"]]
     assert {"neurons", "distributed", "distributed-spread", "superposition",
@@ -176,7 +163,7 @@ def test_quick_figures_and_chapter(tmp_path):
 
 @pytest.fixture(scope="module")
 def full() -> dict:
-    return course_json()
+    return course_json("distributed-representations")
 
 
 @pytest.mark.slow

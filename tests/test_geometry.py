@@ -3,15 +3,11 @@ exactly constructed geometries, and (slow) the paper's claims on the full settin
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import course_json, random_rotation
 
 from course_plugins.geometry import CONCEPT, plateau, sticky_share, uniform_baseline
 from course_plugins.geometry.shapes import (
@@ -23,21 +19,8 @@ from course_plugins.geometry.shapes import (
     project_group,
 )
 
-COURSE = str(Path(sys.executable).with_name("course"))
 RUN_KEYS = {"sparsity", "inverse_density", "dimensions_per_feature", "feature_dimensionality",
             "frobenius_sq", "sum_dimensionality", "gram_rank", "groups"}
-
-
-def course_json(*args: str) -> dict:
-    out = subprocess.run([COURSE, "run", "geometry", "--json", *args], capture_output=True,
-                         text=True, env=os.environ.copy(), timeout=900)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
-
-
-def random_rotation(m: int, seed: int) -> np.ndarray:
-    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(m, m)))
-    return q * np.sign(np.diag(r))
 
 
 def tegum(names: list[str], m: int, extra_dedicated: int = 0, unused: int = 0,
@@ -185,7 +168,7 @@ def test_sticky_share_against_its_uniform_baseline():
 
 
 def test_quick_run_json_has_the_issue_keys():
-    doc = course_json("--quick")
+    doc = course_json("geometry", "--quick")
     assert doc["concept"] == "geometry"
     n, m = doc["n_features"], doc["n_hidden"]
     for r in doc["runs"]:
@@ -218,7 +201,7 @@ def test_chapter_renders_from_quick_metrics():
 
 @pytest.fixture(scope="module")
 def full() -> dict:
-    return course_json()
+    return course_json("geometry")
 
 
 @pytest.mark.slow

@@ -4,14 +4,9 @@ paper's claims on the full settings."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from helpers import course_json
 
 from course_plugins.interference import (
     CONCEPT,
@@ -21,16 +16,8 @@ from course_plugins.interference import (
     variance_uniform_sparse,
 )
 
-COURSE = str(Path(sys.executable).with_name("course"))
 RUN_KEYS = {"model", "sparsity", "interference", "benefit", "interference_loss", "gram_rank",
             "gram_eigenvalues", "feature_norms", "bias", "loss", "linear_form_loss"}
-
-
-def course_json(*args: str) -> dict:
-    out = subprocess.run([COURSE, "run", "interference", "--json", *args], capture_output=True,
-                         text=True, env=os.environ.copy(), timeout=900)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
 
 
 def pentagon(scale: float = 1.0) -> np.ndarray:
@@ -122,7 +109,7 @@ def test_variance_of_a_sparse_uniform_feature():
 
 
 def test_quick_run_json_has_the_issue_keys():
-    doc = course_json("--quick")
+    doc = course_json("interference", "--quick")
     assert doc["concept"] == "interference"
     n, m = doc["n_features"], doc["n_hidden"]
     runs = doc["runs"]
@@ -166,7 +153,7 @@ def test_chapter_renders_from_quick_metrics_and_claims_are_judged():
 
 @pytest.fixture(scope="module")
 def full() -> dict:
-    return course_json()
+    return course_json("interference")
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers import random_rotation
 
 from course import metrics as M
 
@@ -37,11 +38,6 @@ def square_antiprism() -> np.ndarray:
         pts.append([r * math.cos(a), r * math.sin(a), h])
         pts.append([r * math.cos(a + math.pi / 4), r * math.sin(a + math.pi / 4), -h])
     return np.array(pts).T
-
-
-def random_rotation(d: int, seed: int = 0) -> np.ndarray:
-    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(d, d)))
-    return q * np.sign(np.diag(r))
 
 
 GEOMETRIES = {

@@ -4,16 +4,12 @@ geometry), the claim logic, and (slow) the paper's claims on the full settings."
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from helpers import course_json
 
 from course import metrics as M
 from course_plugins.polysemanticity import (
@@ -25,16 +21,8 @@ from course_plugins.polysemanticity import (
 )
 from course_plugins.polysemanticity.figures import stacked_segments
 
-COURSE = str(Path(sys.executable).with_name("course"))
 RUN_KEYS = {"sparsity", "density", "features_per_neuron", "monosemantic_neurons",
             "polysemantic_neurons", "features_represented", "groups", "sharing"}
-
-
-def course_json(*args: str) -> dict:
-    out = subprocess.run([COURSE, "run", "polysemanticity", "--json", *args], capture_output=True,
-                         text=True, env=os.environ.copy(), timeout=900)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
 
 
 def paper_three_in_two() -> np.ndarray:
@@ -162,7 +150,7 @@ def test_claims_follow_the_measurements():
 
 
 def test_quick_run_json():
-    doc = course_json("--quick")
+    doc = course_json("polysemanticity", "--quick")
     assert doc["concept"] == "polysemanticity"
     assert doc["n_features"] == 10 and doc["n_hidden"] == 5
     assert len(doc["runs"]) == len(CONCEPT.settings(quick=True)["densities"])
@@ -197,7 +185,7 @@ def test_quick_figure_and_chapter(tmp_path):
 
 @pytest.fixture(scope="module")
 def full() -> dict:
-    return course_json()
+    return course_json("polysemanticity")
 
 
 @pytest.mark.slow

@@ -3,14 +3,9 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from helpers import course_json
 
 from course_plugins.sparsity import CONCEPT, _dense_split, sparsity_claims
 from course_plugins.sparsity.experiment import (
@@ -26,16 +21,8 @@ from course_plugins.sparsity.experiment import (
     phase_grid,
 )
 
-COURSE = str(Path(sys.executable).with_name("course"))
 RUN_KEYS = {"model", "sparsity", "density", "frobenius_sq", "features_represented", "feature_norms",
             "interference", "bias"}
-
-
-def course_json(*args: str) -> dict:
-    out = subprocess.run([COURSE, "run", "sparsity", "--json", *args], capture_output=True, text=True,
-                         env=os.environ.copy(), timeout=900)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
 
 
 # --------------------------------------------------------------------------- fast
@@ -132,7 +119,7 @@ def test_expected_loss_matches_sampling(model):
 
 @pytest.fixture(scope="module")
 def quick() -> dict:
-    return course_json("--quick")
+    return course_json("sparsity", "--quick")
 
 
 def test_quick_json_has_the_documented_keys(quick):
@@ -213,7 +200,7 @@ def test_claims_fail_when_the_paper_is_not_reproduced():
 
 @pytest.fixture(scope="module")
 def full() -> dict:
-    return course_json()
+    return course_json("sparsity")
 
 
 @pytest.mark.slow
