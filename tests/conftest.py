@@ -6,7 +6,10 @@ import importlib.metadata as md
 import os
 from pathlib import Path
 
+import fakeplugins
 import pytest
+
+from course import plugins
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -55,3 +58,32 @@ def built_book(_isolated_environment, tmp_path_factory: pytest.TempPathFactory) 
     html = out / "_build" / "html"
     assert Path(proc.stdout.strip().splitlines()[-1]) == html / "index.html"
     return html
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """In-process: only the test plugin tests/fakeplugins.py, a private cache and a log of
+    what the plugin did (for the pipeline and failure tests)."""
+
+    class Fake:
+        log = tmp_path / "fake.log"
+        cache = tmp_path / "cache"
+        out = tmp_path / "book"
+
+        @staticmethod
+        def load(*slugs: str) -> plugins.Course:
+            monkeypatch.setenv("FAKE_CONCEPTS", ",".join(slugs))
+            course = plugins.load(extra=[fakeplugins])
+            assert not course.errors, course.errors
+            return course
+
+        @classmethod
+        def calls(cls, kind: str = "") -> list[str]:
+            return [line for line in fakeplugins.logged(cls.log) if line.startswith(kind)]
+
+    monkeypatch.setenv("COURSE_PLUGINS", "")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(Fake.cache))
+    monkeypatch.setenv("FAKE_LOG", str(Fake.log))
+    for var in ("FAKE_VIDEO", "FAKE_CHAPTER", "FAKE_VERSION", "FAKE_SLOW"):
+        monkeypatch.delenv(var, raising=False)
+    return Fake

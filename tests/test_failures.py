@@ -19,38 +19,12 @@ from pathlib import Path
 import fakeplugins
 import pytest
 
-from course import book, cache, pipeline, plugins
+from course import book, cache, pipeline
 from course.plugins import PluginError
 from course.render import missing_system_tools
 from course.results import Result
 
 COURSE = str(Path(sys.executable).with_name("course"))
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """In-process: only the fake plugin, a private cache and a log of its calls."""
-
-    class Fake:
-        log = tmp_path / "fake.log"
-        cache = tmp_path / "cache"
-        out = tmp_path / "book"
-
-        @staticmethod
-        def load(*slugs: str) -> plugins.Course:
-            monkeypatch.setenv("FAKE_CONCEPTS", ",".join(slugs))
-            return plugins.load(extra=[fakeplugins])
-
-        @classmethod
-        def calls(cls, kind: str = "") -> list[str]:
-            return [line for line in fakeplugins.logged(cls.log) if line.startswith(kind)]
-
-    monkeypatch.setenv("COURSE_PLUGINS", "")
-    monkeypatch.setenv("COURSE_CACHE_DIR", str(Fake.cache))
-    monkeypatch.setenv("FAKE_LOG", str(Fake.log))
-    for var in ("FAKE_VIDEO", "FAKE_CHAPTER", "FAKE_VERSION", "FAKE_SLOW"):
-        monkeypatch.delenv(var, raising=False)
-    return Fake
 
 
 @pytest.fixture

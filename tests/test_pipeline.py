@@ -23,35 +23,6 @@ from course import book, cache, pipeline, plugins
 from course.cli import cli
 from course.progress import Event, Record, Reporter, Tracker, summary
 
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """Only the fake plugin, a private cache and a log of what the plugin did."""
-
-    class Fake:
-        log = tmp_path / "fake.log"
-        cache = tmp_path / "cache"
-        out = tmp_path / "book"
-
-        @staticmethod
-        def load(*slugs: str) -> plugins.Course:
-            monkeypatch.setenv("FAKE_CONCEPTS", ",".join(slugs))
-            course = plugins.load(extra=[fakeplugins])
-            assert not course.errors, course.errors
-            return course
-
-        @classmethod
-        def calls(cls, kind: str = "") -> list[str]:
-            return [line for line in fakeplugins.logged(cls.log) if line.startswith(kind)]
-
-    monkeypatch.setenv("COURSE_PLUGINS", "")
-    monkeypatch.setenv("COURSE_CACHE_DIR", str(Fake.cache))
-    monkeypatch.setenv("FAKE_LOG", str(Fake.log))
-    for var in ("FAKE_VIDEO", "FAKE_CHAPTER", "FAKE_VERSION", "FAKE_SLOW"):
-        monkeypatch.delenv(var, raising=False)
-    return Fake
-
-
 # --------------------------------------------------------------------------- keys
 
 
