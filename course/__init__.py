@@ -2,7 +2,9 @@
 
 Plugin authors need only this module::
 
-    from course import hookimpl, Concept, Figure, Animation, Claim, RoadmapEntry
+    from course import hookimpl, Concept, Judgement, Animation, Result, step
+
+(and, for the numbers, :mod:`course.engine` and :mod:`course.metrics`).
 """
 
 import pluggy
@@ -16,9 +18,11 @@ from course.concept import (  # noqa: E402
     Concept,
     Figure,
     GlossaryEntry,
+    Judgement,
     RoadmapEntry,
 )
 from course.results import Result, jsonable  # noqa: E402
+from course.words import step  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -28,9 +32,11 @@ __all__ = [
     "Concept",
     "Figure",
     "GlossaryEntry",
+    "Judgement",
     "Result",
     "RoadmapEntry",
     "hookimpl",
     "hookspec",
     "jsonable",
+    "step",
 ]

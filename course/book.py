@@ -20,41 +20,28 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import html
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from course import cache, pipeline
-from course.concept import Claim, Figure
-from course.plugins import Course, PluginError, Registered
+from course.chapters import ChapterOutput, write_chapter, write_failed_chapter
+from course.markup import render_template
+from course.plugins import Course, PluginError, concept_order
 from course.progress import Emit, Record, Tracker
 from course.render import Rendered
+from course.words import WordsError
 
 #: hand-written pages, in book order before and after the concept chapters
 PAGES_BEFORE = ["intro"]
 PAGES_AFTER = ["open-questions", "roadmap", "glossary", "references", "reproduction", "plugin-guide"]
-
-
-@dataclass
-class ChapterOutput:
-    """What building one concept produced."""
-
-    reg: Registered
-    metrics: dict[str, Any]
-    figures: list[Figure]
-    video: Rendered | None
-    claims: list[Claim]
-    cached: bool = False
 
 
 @dataclass
@@ -72,169 +59,6 @@ class BuildReport:
     sphinx_seconds: float = 0.0
     sphinx_skipped: bool = False
     seconds: float = 0.0
-
-
-# --------------------------------------------------------------------------- templates
-
-
-def num(x: float, digits: int = 2) -> str:
-    """A number for prose: fixed ``digits`` decimals."""
-    return f"{float(x):.{digits}f}"
-
-
-def figure_markdown(fig: Figure, rel: str) -> str:
-    """A MyST figure directive with alt text and caption."""
-    alt = " ".join(fig.alt.split())
-    return f":::{{figure}} {rel}\n:alt: {alt}\n:name: fig-{Path(rel).stem}\n\n{fig.caption}\n:::\n"
-
-
-#: how a video quality is named for readers
-QUALITY_LABELS = {"low": "480p", "medium": "720p", "high": "1080p", "production": "1440p", "4k": "4K (2160p)"}
-
-
-def video_markdown(rendered: Rendered, description: str, title: str, static_rel: str,
-                   download: tuple[str, str] | None = None) -> str:
-    """An HTML5 video with poster, captions track and a text description;
-    ``download`` = (file name in ``static_rel``, label) adds a download link."""
-    name = rendered.video.name
-    kind = {".mp4": "video/mp4", ".webm": "video/webm"}.get(rendered.video.suffix, "")
-    track = ""
-    if rendered.captions is not None:
-        track = (
-            f'  <track kind="captions" src="{static_rel}/{rendered.captions.name}" '
-            f'srclang="en" label="English" default>\n'
-        )
-    desc = html.escape(" ".join(description.split()))
-    link = ""
-    if download is not None:
-        link = (f'<br><a class="course-video-download" href="{static_rel}/{download[0]}" download>'
-                f"Download this video in {html.escape(download[1])}</a>")
-    return (
-        '<figure class="course-video">\n'
-        f'<video controls preload="metadata" width="100%" poster="{static_rel}/{rendered.poster.name}" '
-        f'aria-describedby="desc-{rendered.video.stem}">\n'
-        f'  <source src="{static_rel}/{name}" type="{kind}">\n'
-        f"{track}"
-        "</video>\n"
-        f'<figcaption id="desc-{rendered.video.stem}"><strong>{html.escape(title)}.</strong> '
-        f"What the video shows: {desc}{link}</figcaption>\n"
-        "</figure>\n"
-    )
-
-
-def render_template(text: str, **context: Any) -> str:
-    """Render a MyST chapter template with Jinja2 (undefined names are errors)."""
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.filters["num"] = num
-    env.globals["num"] = num
-    context.setdefault("chapter_link", chapter_linker(None))
-    return env.from_string(text).render(**context)
-
-
-def chapter_linker(built: Collection[str] | None) -> Callable[[str, str], str]:
-    """The template function ``chapter_link(slug, text)``: a link to another
-    concept's chapter when that chapter is in this book (``built``; None: always),
-    plain text otherwise, so a book built without it has no broken link."""
-
-    def chapter_link(slug: str, text: str) -> str:
-        if built is None or slug in built:
-            return f"[{text}]({slug}.md)"
-        return text
-
-    return chapter_link
-
-
-# --------------------------------------------------------------------------- chapters
-
-
-def _copy(src: Path, dest: Path) -> Path:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dest)
-    return dest
-
-
-def write_chapter(reg: Registered, art: pipeline.Artifacts, src: Path,
-                  download: tuple[Rendered, str] | None = None,
-                  built: Collection[str] | None = None) -> ChapterOutput:
-    """Write one concept's page, data, figures and video into ``src``.
-
-    ``download`` is the same video rendered at a higher quality, with that
-    quality's name: it is copied beside the embedded one and linked.
-
-    ``built`` is the slugs of the chapters in this book, for ``chapter_link``.
-
-    ``art`` is what :func:`course.pipeline.produce` made (cached or fresh);
-    this is the cheap part that runs on every build: the claims and the
-    chapter template, so editing a chapter's text only rewrites its page.
-    """
-    c = reg.concept
-    metrics = art.metrics
-    pipeline.write_json(src / "data" / f"{c.slug}.json", {"concept": c.slug, **metrics})
-
-    fig_dir = src / "concepts" / "figures" / c.slug
-    figures = [Figure(f.name, _copy(f.path, fig_dir / Path(f.path).name), f.caption, f.alt) for f in art.figures]
-
-    video = None
-    anim = art.animation
-    media = src / "_static" / "media"
-    download_link = None
-    if art.video is not None and download is not None:
-        hq, quality = download
-        name = f"{c.slug}-{quality}{hq.video.suffix}"
-        _copy(hq.video, media / name)
-        download_link = (name, QUALITY_LABELS.get(quality, quality))
-    if art.video is not None:
-        v = art.video
-        video = Rendered(
-            _copy(v.video, media / v.video.name),
-            _copy(v.poster, media / v.poster.name),
-            _copy(v.captions, media / v.captions.name) if v.captions else None,
-        )
-
-    claims = pipeline.stage(reg, "claims", c.claims, metrics) or []
-    if not isinstance(claims, list | tuple) or not all(isinstance(cl, Claim) for cl in claims):
-        raise PluginError(reg.plugin.name, f"{c.slug}.claims()", "must return a list of course.Claim")
-    ctx = {
-        "concept": c,
-        "metrics": metrics,
-        "runs": metrics["runs"],
-        "figures": {f.name: figure_markdown(f, f"figures/{c.slug}/{Path(f.path).name}") for f in figures},
-        "video": video_markdown(video, anim["description"], anim["title"] or c.title, "../_static/media", download_link) if video and anim else "",
-        "claims": claims,
-        "chapter_link": chapter_linker(built),
-    }
-    template = pipeline.stage(reg, "chapter", c.chapter)
-    if not isinstance(template, str):
-        raise PluginError(reg.plugin.name, f"{c.slug}.chapter()", f"returned {type(template).__name__}, expected the template text (str)")
-    page = pipeline.stage(reg, "chapter template", render_template, template, **ctx)
-    (src / "concepts").mkdir(parents=True, exist_ok=True)
-    (src / "concepts" / f"{c.slug}.md").write_text(page, encoding="utf-8")
-    cached = all(r.status in ("cached", "none") for r in art.records)
-    return ChapterOutput(reg, metrics, figures, video, claims, cached)
-
-
-def write_failed_chapter(reg: Registered, error: PluginError, src: Path) -> ChapterOutput:
-    """The page of a concept that failed in a ``--keep-going`` build: it says
-    what failed, and keeps the other chapters' links to it working."""
-    c = reg.concept
-    fence = "`" * max(3, 1 + max((len(run) for run in error.message.split() if set(run) == {"`"}), default=0))
-    page = (
-        f"# {c.title}\n\n"
-        f"**This chapter did not build.** Its plugin `{error.plugin}` failed in `{error.where}`, "
-        "so this build has no results for it; the other chapters were built without it "
-        "(`course build --keep-going`). The traceback is in the build folder's `build.log`.\n\n"
-        f"{fence}text\n{error.message}\n{fence}\n"
-    )
-    (src / "concepts").mkdir(parents=True, exist_ok=True)
-    (src / "concepts" / f"{c.slug}.md").write_text(page, encoding="utf-8")
-    return ChapterOutput(reg, {"runs": []}, [], None, [])
-
-
-def build_chapter(reg: Registered, src: Path, quality: str = "low", seed: int = 0, device: str = "cpu") -> ChapterOutput:
-    """Run one concept through every stage (in this process) and write its page into ``src``."""
-    art = pipeline.produce(reg, pipeline.Options(seed=seed, device=device, quality=quality))
-    assert art is not None
-    return write_chapter(reg, art, src)
 
 
 # --------------------------------------------------------------------------- whole book
@@ -276,7 +100,7 @@ def write_toc(src: Path, chapters: list[ChapterOutput]) -> None:
     before = [p for p in PAGES_BEFORE[1:] if (src / f"{p}.md").exists()]
     after = [p for p in PAGES_AFTER if (src / f"{p}.md").exists()]
     parts: dict[str, list[str]] = {name: [] for name in PARTS}
-    for ch in sorted(chapters, key=lambda c: (c.reg.concept.order, c.reg.concept.slug)):
+    for ch in sorted(chapters, key=lambda c: concept_order(c.reg.concept)):
         parts.setdefault(ch.reg.concept.part, []).append(f"concepts/{ch.reg.concept.slug}")
     parts["foundations"] += before
     extra = sorted(name for name in parts if name not in PARTS)
@@ -316,9 +140,9 @@ def render_static_pages(src: Path, chapters: list[ChapterOutput]) -> None:
     context = pages.page_context(chapters)
     for template in sorted(src.rglob("*.md.j2")):
         try:
-            page = render_template(template.read_text(encoding="utf-8"), **context)
-        except jinja2.TemplateError as exc:
-            raise RuntimeError(f"hand-written page {template.name}: {type(exc).__name__}: {exc}") from exc
+            page = render_template(template.read_text(encoding="utf-8"), template.name, **context)
+        except WordsError as exc:
+            raise RuntimeError(f"hand-written page {exc}") from exc
         template.with_suffix("").write_text(page, encoding="utf-8")
         template.unlink()
 

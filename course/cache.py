@@ -3,23 +3,27 @@
 Layout of ``cache_dir()``::
 
     experiments/SLUG/KEY/   a saved course.Result (checksummed by Result.save)
-    experiments/SLUG/BASE.deps.json   the plugin files the experiment imported
-    figures/SLUG/KEY/       the concept's metrics and figures (manifest.json)
-    renders/SLUG/KEY/       its video, poster and captions (manifest.json)
+    analysis/SLUG/KEY/      the concept's metrics (manifest.json)
+    figures/SLUG/KEY/       its figures (manifest.json)
+    renders/SLUG/KEY/       its video, poster and narration timeline (manifest.json)
     locks/                  one lock file per kind and concept
 
-A key is the SHA-256 of everything an output depends on and nothing else:
+A key is the SHA-256 of everything an output depends on and nothing else.
+Each stage depends on the files it declares (:meth:`course.Concept.stage_files`:
+its file of the plugin layout plus the helpers ``Concept.depends`` names):
 
-- experiment: the settings, seed and device, the engine's source, the
-  versions of torch and numpy, and the plugin's code that the experiment
-  imports (see :func:`experiment_path`) -- not its chapter text;
-- figures (and metrics): the experiment key, all of the plugin's code (its
-  ``.py`` files), the figure helpers' source and matplotlib's version;
-- render: the figures key, the animation helpers' and render adapter's source,
-  manim's version, the quality and the format.
+- experiment: the settings, seed and device, ``experiment.py``, the engine
+  and the versions of torch and numpy;
+- analysis (metrics): the experiment key, ``analysis.py`` and the metrics module;
+- figures: the experiment key, the metrics' digest, ``figures.py``, the
+  figure helpers and matplotlib's version;
+- render: the experiment key, the metrics' digest, ``scene.py``, the
+  animation helpers, the render adapter, manim's version, quality and format.
 
-Editing a chapter's text therefore changes no key: the page is rewritten and
-nothing is retrained or re-rendered.
+The words (``words.md.j2``) and the chapter template key nothing: editing them
+rewrites pages and captions files, and trains or renders nothing. Editing
+``scene.py`` renders the video again without retraining or redrawing; editing
+``figures.py`` redraws without rendering.
 
 Every entry is written into a private temporary folder and moved into place
 in one rename, with a manifest of SHA-256 checksums written last; a folder
@@ -32,11 +36,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import inspect
 import json
 import os
 import shutil
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -44,12 +46,10 @@ from pathlib import Path
 from typing import Any
 
 ENV_CACHE = "COURSE_CACHE_DIR"
-KINDS = ("experiments", "figures", "renders")
+KINDS = ("experiments", "analysis", "figures", "renders")
 MANIFEST = "manifest.json"
-#: suffixes of a plugin's files that are page text, not code: they key no cache
-PAGE_SUFFIXES = frozenset({".md", ".j2", ".txt", ".rst"})
 #: course modules each kind of output depends on (relative to the course package)
-_CORE_FILES = ("engine.py", "metrics.py", "results.py")
+_CORE_FILES = ("engine.py", "results.py")
 _FIGURE_FILES = ("figures.py",)
 _RENDER_FILES = ("render.py",)
 _STALE_SECONDS = 3600.0
@@ -95,7 +95,7 @@ def _course_files(names: tuple[str, ...]) -> list[Path]:
 
 
 def core_digest() -> str:
-    """Digest of the engine, metrics and results modules."""
+    """Digest of the engine and results modules (what every experiment runs on)."""
     return file_digest(_course_files(_CORE_FILES))
 
 
@@ -115,9 +115,10 @@ def figure_digest() -> str:
     return file_digest(_course_files(_FIGURE_FILES) + [root / "palette.py"])
 
 
-def code_files(concept: Any) -> list[Path]:
-    """The files of ``concept.source_files()`` that are code (not chapter text)."""
-    return [p for p in concept.source_files() if Path(p).suffix not in PAGE_SUFFIXES]
+def stage_digest(concept: Any, stage: str) -> str:
+    """Digest of the files that key ``stage`` of ``concept`` (see
+    :meth:`course.Concept.stage_files`): its layout file and declared helpers."""
+    return file_digest(concept.stage_files(stage))
 
 
 def key(*parts: Any) -> str:
@@ -126,76 +127,46 @@ def key(*parts: Any) -> str:
     return hashlib.sha256(blob).hexdigest()[:24]
 
 
-def experiment_base_key(concept: Any, settings: dict[str, Any], seed: int, device: str) -> str:
-    """The part of an experiment's key that does not depend on the plugin's code."""
-    return key("experiment", concept.slug, settings, seed, device, core_digest(), library_versions())
+def experiment_key(concept: Any, settings: dict[str, Any], seed: int, device: str) -> str:
+    """The key of an experiment: settings, seed, device, the experiment's own
+    files, the engine and the library versions -- not the slug, the chapter,
+    the words or any other file of the plugin."""
+    return key("experiment", settings, seed, device, stage_digest(concept, "experiment"),
+               core_digest(), library_versions())
 
 
-def _deps_file(concept: Any, base: str) -> Path:
-    return cache_dir() / "experiments" / concept.slug / f"{base}.deps.json"
+def experiment_path(concept: Any, settings: dict[str, Any], seed: int, device: str) -> Path:
+    """Where the experiment's result is cached."""
+    return cache_dir() / "experiments" / concept.slug / experiment_key(concept, settings, seed, device)
 
 
-def experiment_path(concept: Any, settings: dict[str, Any], seed: int, device: str) -> Path | None:
-    """Where the experiment's result is cached, or None if no run of it was recorded.
-
-    The key is the base key plus the digest of the plugin's code files that
-    were imported when ``run()`` last finished (recorded beside the entries
-    by :func:`record_experiment`): editing a module that the experiment
-    does not import, like the scene or the figures, does not retrain it.
-    Editing one it imports changes the key; and since a new import must be
-    written into a module already imported, the recorded list stays
-    complete.
-    """
-    base = experiment_base_key(concept, settings, seed, device)
-    try:
-        rels = json.loads(_deps_file(concept, base).read_text(encoding="utf-8"))["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    root = concept.source_dir()
-    files = [root / rel for rel in rels]
-    if not all(f.is_file() for f in files):
-        return None
-    return _deps_file(concept, base).parent / f"{base}-{file_digest(files)[:16]}"
+def analysis_key(concept: Any, experiment: str) -> str:
+    """The key of a concept's metrics, given its experiment's key: the
+    analysis files and the metrics module."""
+    return key("analysis", concept.slug, experiment, stage_digest(concept, "analysis"),
+               file_digest(_course_files(("metrics.py",))), library_versions(("numpy",)))
 
 
-def loaded_code_files(concept: Any) -> list[Path]:
-    """The concept's code files whose modules are imported in this process."""
-    code = {Path(p).resolve() for p in code_files(concept)}
-    loaded = {Path(inspect.getfile(type(concept))).resolve()}
-    for module in list(sys.modules.values()):
-        f = getattr(module, "__file__", None)
-        if f and Path(f).resolve() in code:
-            loaded.add(Path(f).resolve())
-    return sorted(loaded)
+def metrics_digest(metrics: dict[str, Any]) -> str:
+    """Digest of a metrics document: figures and videos depend on the numbers,
+    not on the code that computed them."""
+    return key("metrics", metrics)
 
 
-def record_experiment(concept: Any, settings: dict[str, Any], seed: int, device: str) -> Path:
-    """Call right after ``run()``: record the code it depended on; returns the
-    path the result is to be saved at."""
-    base = experiment_base_key(concept, settings, seed, device)
-    root = concept.source_dir().resolve()
-    rels = [str(p.relative_to(root)) for p in loaded_code_files(concept)]
-    deps = _deps_file(concept, base)
-    deps.parent.mkdir(parents=True, exist_ok=True)
-    tmp = deps.with_name(tmp_name())
-    tmp.write_text(json.dumps({"files": rels}, indent=1), encoding="utf-8")
-    os.replace(tmp, deps)
-    path = experiment_path(concept, settings, seed, device)
-    assert path is not None
-    return path
+def figures_key(concept: Any, experiment: str, metrics: str) -> str:
+    """The key of a concept's figures, given its experiment's key and its
+    metrics' digest: the figures files, the figure helpers, matplotlib."""
+    return key("figures", concept.slug, experiment, metrics, stage_digest(concept, "figures"),
+               figure_digest(), library_versions(("matplotlib",)))
 
 
-def figures_key(concept: Any, experiment: str) -> str:
-    """The key of a concept's metrics and figures, given its experiment's key
-    (its entry's name): all of the plugin's code, the figure helpers, matplotlib."""
-    code = file_digest(code_files(concept))
-    return key("figures", concept.slug, experiment, code, figure_digest(), library_versions(("matplotlib",)))
-
-
-def render_key(concept: Any, figures: str, quality: str, fmt: str) -> str:
-    """The key of a concept's video at ``quality`` in ``fmt``, given its figures key."""
+def render_key(concept: Any, experiment: str, metrics: str, quality: str, fmt: str) -> str:
+    """The key of a concept's video at ``quality`` in ``fmt``: the scene files,
+    the animation helpers and the render adapter, manim's version. Not the
+    words: the narration's text goes into the captions file at page time."""
     libs = library_versions(("manim", "manimpango", "pycairo", "av"))
-    return key("render", concept.slug, figures, animation_digest(), libs, quality, fmt)
+    return key("render", concept.slug, experiment, metrics, stage_digest(concept, "scene"),
+               animation_digest(), libs, quality, fmt)
 
 
 # --------------------------------------------------------------------------- entries

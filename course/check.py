@@ -15,22 +15,19 @@ how to fix it.
 from __future__ import annotations
 
 import difflib
-import re
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from course import pipeline
-from course.concept import Animation, Claim, Figure
+from course import chapters, contract, pipeline
+from course.concept import Animation, Claim, Figure, block_name
 from course.plugins import Course, PluginError, PluginInfo, Registered
 
-#: what ``course build`` passes to a chapter template (see course.book.build_chapter)
-CONTEXT_NAMES = ("concept", "metrics", "runs", "figures", "video", "claims", "chapter_link")
 RERUN = "rerun with --traceback to see where"
 
 
@@ -180,6 +177,9 @@ class _Failed(Exception):
 
 def _plugin_error(report: ConceptReport, exc: PluginError, fix: str) -> Problem:
     stage = exc.where.split(".", 1)[1] if "." in exc.where else exc.where
+    message, sep, own_fix = exc.message.partition(". Fix: ")
+    if sep:  # the contract's own words: the same message and fix as `course build`
+        return Problem(report.plugin, stage, message, own_fix, concept=report.slug, traceback=exc.tb)
     return Problem(report.plugin, stage, exc.message, fix, concept=report.slug, traceback=exc.tb)
 
 
@@ -270,48 +270,52 @@ def _stages(reg: Registered, report: ConceptReport, outdir: Path, seed: int, dev
         _check_chapter(reg, report, problem, metrics, figures, anim, claims)
 
 
+def _violations(problem: Callable[..., Problem], where: str, found: Sequence[contract.Violation]) -> bool:
+    """Report every violation; True if there was none."""
+    for v in found:
+        problem(where, v.message, v.fix)
+    return not found
+
+
+def _words_problem(reg: Registered, report: ConceptReport, exc: PluginError, fix: str) -> None:
+    report.problems.append(_plugin_error(report, exc, fix))
+
+
 def _check_figures(reg, report, problem, result, metrics, outdir) -> list[Figure] | None:
     c = reg.concept
     fig_dir = outdir / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
     try:
         figures = pipeline.stage(reg, "figures", c.figures, result, metrics, fig_dir)
     except PluginError as exc:
         report.problems.append(_plugin_error(report, exc, f"make figures() run on the quick result ({RERUN})"))
         return None
-    figures = [] if figures is None else figures
-    if not isinstance(figures, list | tuple):
-        problem("figures()", f"returned {type(figures).__name__}", "return a list of course.Figure")
+    if not _violations(problem, "figures()", contract.figures(figures, fig_dir)):
         return None
-    ok = True
-    names: set[str] = set()
-    for f in figures:
-        if not isinstance(f, Figure):
-            problem("figures()", f"returned a {type(f).__name__} in its list", "return course.Figure objects only")
-            ok = False
-        elif not Path(f.path).is_file():
-            problem("figures()", f"figure {f.name!r} points to {f.path}, which does not exist",
-                    "write the file inside outdir before returning its Figure")
-            ok = False
-        elif not Path(f.path).resolve().is_relative_to(fig_dir.resolve()):
-            problem("figures()", f"figure {f.name!r} is written outside the folder it was given",
-                    "write every figure inside outdir (the build copies that folder)")
-            ok = False
-        elif not str(f.caption).strip() or not str(f.alt).strip():
-            problem("figures()", f"figure {f.name!r} has no caption or no alt text",
-                    "say what to look at in caption= and describe the picture in alt=")
-            ok = False
-        elif f.name in names:
-            problem("figures()", f"two figures are named {f.name!r}", "give every figure its own name")
-            ok = False
-        names.add(getattr(f, "name", ""))
-    if not ok:
+    figures = list(figures or [])
+    try:
+        described = chapters.describe(reg, metrics, figures, None, [], False).figures
+    except PluginError as exc:
+        if exc.where.endswith("figures()"):  # a caption or alt text is missing: list them all
+            filled = [replace(f, caption=f.caption or _block(reg, metrics, f, "caption"),
+                              alt=f.alt or _block(reg, metrics, f, "alt")) for f in figures]
+            _violations(problem, "figures()", contract.described_figures(filled))
+        else:
+            _words_problem(reg, report, exc, "fix the words file at the line named")
         return None
-    report.notes.append(f"{len(figures)} figure{'s' if len(figures) != 1 else ''}")
-    return list(figures)
+    report.notes.append(f"{len(described)} figure{'s' if len(described) != 1 else ''}")
+    return described
 
 
-def _check_animation(reg, report, problem, result, metrics, scene: bool) -> Animation | None | bool:
-    """The Animation (None when the concept has none); False when it is broken."""
+def _block(reg: Registered, metrics: dict[str, Any], f: Figure, kind: str) -> str:
+    try:
+        return reg.concept.words().get(f"figure_{block_name(f.name)}_{kind}", **reg.concept.words_context(metrics))
+    except Exception:  # noqa: BLE001 - reported by describe() already
+        return ""
+
+
+def _check_animation(reg, report, problem, result, metrics, scene: bool) -> tuple[Animation, str, str] | None | bool:
+    """(Animation, title, description); None when the concept has none; False when it is broken."""
     from course import render
 
     c = reg.concept
@@ -320,109 +324,73 @@ def _check_animation(reg, report, problem, result, metrics, scene: bool) -> Anim
     except PluginError as exc:
         report.problems.append(_plugin_error(report, exc, f"make animation() run on the quick result ({RERUN})"))
         return False
+    if not _violations(problem, "animation()", contract.animation(anim)):
+        return False
     if anim is None:
         report.notes.append("no animation")
         return None
-    if not isinstance(anim, Animation):
-        problem("animation()", f"returned {type(anim).__name__}", "return a course.Animation or None")
-        return False
-    if not callable(anim.scene):
-        problem("animation()", "Animation.scene is not callable",
-                "pass a callable that returns a new Scene, e.g. functools.partial(MyScene, weights)")
-        return False
-    if not str(anim.description).strip():
-        problem("animation()", "the animation has no description",
-                "describe in words what the video shows (Animation.description)")
-        return False
-    if not scene:
-        report.notes.append("scene not constructed")
-        return anim
+    words_of = {"title": anim.title, "description": anim.description}
+    timeline: list[list[Any]] = []
+    if scene:
+        try:
+            built = pipeline.stage(reg, "scene", render.construct, anim)
+        except PluginError as exc:
+            report.problems.append(_plugin_error(report, exc, f"make the scene construct on the quick result ({RERUN})"))
+            return False
+        subs = getattr(built.renderer.file_writer, "subcaptions", []) or []
+        timeline = [[0.0, 1.0, str(getattr(sub, "content", ""))] for sub in subs]
+        if not _violations(problem, "scene", contract.captions(len(timeline))):
+            return False
     try:
-        built = pipeline.stage(reg, "scene", render.construct, anim)
+        described = chapters.describe(reg, metrics, [], words_of, timeline or [[0.0, 1.0, ""]], True)
     except PluginError as exc:
-        report.problems.append(_plugin_error(report, exc, f"make the scene construct on the quick result ({RERUN})"))
+        if exc.where.endswith("animation()"):
+            problem("animation()", exc.message.split(". Fix: ")[0], exc.message.partition(". Fix: ")[2])
+        else:
+            _words_problem(reg, report, exc, "write the narration, title and description in the words file")
         return False
-    captions = len(getattr(built.renderer.file_writer, "subcaptions", []) or [])
-    if captions == 0:
-        problem("scene", "the scene adds no subcaptions, so its video would ship without captions",
-                "narrate with self.add_subcaption(text, duration=...) built from the metrics")
-        return False
-    report.notes.append(f"scene constructs ({float(built.time):.0f} s, {captions} captions)")
-    return anim
+    if scene:
+        report.notes.append(f"scene constructs ({float(built.time):.0f} s, {len(timeline)} captions)")
+    else:
+        report.notes.append("scene not constructed")
+    return anim, described.title, described.description
 
 
 def _check_claims(reg, report, problem, metrics) -> list[Claim] | None:
     try:
-        claims = pipeline.stage(reg, "claims", reg.concept.claims, metrics)
+        claims = chapters.claims_of(reg, metrics)
     except PluginError as exc:
-        report.problems.append(_plugin_error(report, exc, f"make claims() run on the quick metrics ({RERUN})"))
-        return None
-    claims = [] if claims is None else claims
-    if not isinstance(claims, list | tuple) or not all(isinstance(x, Claim) for x in claims):
-        problem("claims()", f"returned {_describe(claims)}", "return a list of course.Claim")
+        fix = "state each claim in the words blocks claim_ID and measured_ID" if "words" in exc.message else \
+            f"make claims() run on the quick metrics ({RERUN})"
+        report.problems.append(_plugin_error(report, exc, fix))
         return None
     report.notes.append(f"{len(claims)} claim{'s' if len(claims) != 1 else ''}")
-    return list(claims)
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        kinds = sorted({type(x).__name__ for x in value})
-        return f"a {type(value).__name__} of {', '.join(kinds) or 'nothing'}"
-    return f"a {type(value).__name__}"
-
-
-_LINE = re.compile(r"line (\d+)")
+    return claims
 
 
 def _check_chapter(reg, report, problem, metrics, figures, anim, claims) -> None:
-    import jinja2
-
-    from course.book import figure_markdown, render_template, video_markdown
+    from course.markup import chapter_linker, figure_markdown, video_markdown
     from course.render import Rendered
 
     c = reg.concept
-    try:
-        template = pipeline.stage(reg, "chapter", c.chapter)
-    except PluginError as exc:
-        report.problems.append(_plugin_error(
-            report, exc, "put chapter.md beside the module that defines the concept, or override chapter()"))
-        return
-    if not isinstance(template, str):
-        problem("chapter()", f"returned {type(template).__name__}", "return the chapter template as a str")
-        return
     figs = {f.name: figure_markdown(f, f"figures/{c.slug}/{Path(f.path).name}") for f in figures}
     video = ""
-    if anim is not None:
+    if anim:
+        _, title, description = anim
         media = Path("media")
         fake = Rendered(media / f"{c.slug}.mp4", media / f"{c.slug}.png", media / f"{c.slug}.vtt")
-        video = video_markdown(fake, anim.description, anim.title or c.title, "../_static/media")
-    ctx = {"concept": c, "metrics": metrics, "runs": metrics["runs"], "figures": figs, "video": video, "claims": claims}
+        video = video_markdown(fake, description, title, "../_static/media")
+    ctx = {"concept": c, "metrics": metrics, "runs": metrics["runs"], "figures": figs, "video": video,
+           "claims": claims, "chapter_link": chapter_linker(None)}
     try:
-        page = render_template(template, **ctx)
-    except jinja2.TemplateSyntaxError as exc:
-        problem("chapter template", f"{exc.message} (line {exc.lineno})", "fix the Jinja2 syntax on that line")
+        chapters.render_chapter(reg, ctx)
+    except PluginError as exc:
+        if "line" in exc.message or "Error" in exc.message:
+            fix = f"use only the names {', '.join(chapters.CONTEXT_NAMES)} and keys the metrics really have"
+        else:
+            fix = ""
+        report.problems.append(_plugin_error(report, exc, fix))
         return
-    except jinja2.UndefinedError as exc:
-        problem("chapter template", str(exc),
-                f"use only the names {', '.join(CONTEXT_NAMES)} and keys the metrics really have")
-        return
-    except Exception as exc:  # noqa: BLE001 - a filter or attribute of the plugin's own
-        import traceback
-
-        problem("chapter template", f"{type(exc).__name__}: {exc}", f"fix the template expression ({RERUN})",
-                traceback.format_exc())
-        return
-    first = next((ln for ln in page.splitlines() if ln.strip()), "")
-    if not first.startswith("# "):
-        problem("chapter template", "the page does not start with a '# Title' heading",
-                "make the first line the chapter's title, like '# Superposition'")
-    unused = [name for name, md in figs.items() if md not in page]
-    for name in unused:
-        problem("chapter template", f"figure {name!r} never appears in the page",
-                f"place {{{{ figures.{name} }}}} where the reader should see it")
-    if video and video not in page:
-        problem("chapter template", "the video never appears in the page", "place {{ video }} in the chapter")
     report.notes.append("chapter renders")
 
 

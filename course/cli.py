@@ -196,7 +196,7 @@ def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: s
     """
     import time
 
-    from course import book, cache, pipeline
+    from course import book, cache, chapters, pipeline
     from course.plugins import PluginError
     from course.progress import summary
 
@@ -223,7 +223,7 @@ def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: s
                     if not all_:
                         _fail(f"concept {reg.concept.slug!r} has no animation")
                     continue
-                written.append(publish_render(art, out, quality))
+                written.append(publish_render(art, out, quality, chapters.captions_vtt(reg, art)))
     except PluginError as exc:
         reporter.close()
         book.write_log(log, [exc])
@@ -251,8 +251,9 @@ def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: s
         sys.exit(1)
 
 
-def publish_render(art, out: Path, quality: str) -> Path:
-    """Copy a cached render to ``out/SLUG-QUALITY.{ext,png,vtt}``, each file in one rename.
+def publish_render(art, out: Path, quality: str, captions: str | None) -> Path:
+    """Copy a cached render to ``out/SLUG-QUALITY.{ext,png}`` and write its
+    ``captions`` (WebVTT text) to ``.vtt``, each file in one rename.
 
     The poster and captions go first and the video last, so a video present
     means its poster and captions are too.
@@ -265,12 +266,14 @@ def publish_render(art, out: Path, quality: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{art.slug}-{quality}"
     v = art.video
-    pairs = [(v.poster, out / f"{stem}.png")]
-    if v.captions is not None:
-        pairs.append((v.captions, out / f"{stem}.vtt"))
+    vtt = out / f"{stem}.vtt"
+    if captions is not None:
+        tmp = vtt.with_name(cache.tmp_name())
+        tmp.write_text(captions, encoding="utf-8")
+        os.replace(tmp, vtt)
     else:
-        (out / f"{stem}.vtt").unlink(missing_ok=True)
-    pairs.append((v.video, out / f"{stem}{v.video.suffix}"))
+        vtt.unlink(missing_ok=True)
+    pairs = [(v.poster, out / f"{stem}.png"), (v.video, out / f"{stem}{v.video.suffix}")]
     for src, dest in pairs:
         tmp = dest.with_name(cache.tmp_name())
         shutil.copyfile(src, tmp)
@@ -353,7 +356,7 @@ def build(ctx: click.Context, out: Path, quality: str, download_quality: str | N
               help="The build folder to remove.")
 @click.option("--all", "all_", is_flag=True, help="Also drop the trained experiments (the next build retrains everything).")
 def clean(out: Path, all_: bool) -> None:
-    """Remove the build folder and the cached figures and videos.
+    """Remove the build folder and the cached metrics, figures and videos.
 
     The trained experiments stay cached (they are the slow part) unless
     --all is given. Rendered videos in a `course render --out` folder are
@@ -378,7 +381,7 @@ def clean(out: Path, all_: bool) -> None:
             _fail(str(exc))
         shutil.rmtree(out, ignore_errors=True)
         click.echo(f"removed {out} ({mb(n)})")
-    kinds = cache.KINDS if all_ else ("figures", "renders")
+    kinds = cache.KINDS if all_ else ("analysis", "figures", "renders")
     for folder, n in cache.clean(kinds):
         click.echo(f"removed {folder} ({mb(n)})")
     swept = cache.sweep()

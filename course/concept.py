@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import inspect
 import re
+import sys
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+from course.words import WORDS_FILE, Words
 
 if TYPE_CHECKING:  # manim is heavy; plugin modules import it lazily too
     from manim import Scene
 
     from course.results import Result
+
+#: the paper this course teaches
+PAPER_URL = "https://transformer-circuits.pub/2022/toy_model/index.html"
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -27,13 +37,15 @@ class Figure:
     """A figure a concept wrote, with the words a reader needs to use it.
 
     ``caption`` says what to look at; ``alt`` describes the picture for someone
-    who cannot see it.
+    who cannot see it. A concept on the plugin layout leaves both empty: the
+    book fills them from the words blocks ``figure_NAME_caption`` and
+    ``figure_NAME_alt`` (see :mod:`course.words`), so editing them redraws nothing.
     """
 
     name: str
     path: Path
-    caption: str
-    alt: str
+    caption: str = ""
+    alt: str = ""
 
 
 @dataclass
@@ -43,12 +55,29 @@ class Animation:
     ``scene`` is a zero-argument callable returning a fresh ``manim.Scene``
     (for example ``functools.partial(MyScene, weights)``); the render adapter
     calls it inside its own Manim configuration. ``description`` is the
-    plain-language account of what the video shows, printed beside it.
+    plain-language account of what the video shows, printed beside it, and
+    ``title`` its title; on the plugin layout both come from the words blocks
+    ``video_description`` and ``video_title`` when left empty.
     """
 
     scene: Callable[[], Scene]
-    description: str
+    description: str = ""
     title: str = ""
+
+
+@dataclass
+class Judgement:
+    """The numbers-and-boolean half of a claim, computed in ``analysis.py``.
+
+    ``values`` are the measured numbers the words quote (block
+    ``measured_ID``); ``identity`` marks a check of the mathematics (true of
+    every model by construction) rather than a finding of training.
+    """
+
+    id: str
+    holds: bool
+    values: dict[str, Any] = field(default_factory=dict)
+    identity: bool = False
 
 
 @dataclass
@@ -59,7 +88,9 @@ class Claim:
     statement: str
     measured: str
     holds: bool
-    source: str = "https://transformer-circuits.pub/2022/toy_model/index.html"
+    source: str = PAPER_URL
+    tolerance: str = ""
+    identity: bool = False
 
 
 @dataclass
@@ -82,14 +113,33 @@ class GlossaryEntry:
     link: str = ""
 
 
+#: the stages of a concept, the file of the plugin layout that holds each, and
+#: the ``Concept`` method the stage calls (its default reads that file)
+LAYOUT: dict[str, tuple[str, str]] = {
+    "experiment": ("experiment.py", "run"),
+    "analysis": ("analysis.py", "metrics"),
+    "figures": ("figures.py", "figures"),
+    "scene": ("scene.py", "animation"),
+}
+
+
 @dataclass
-class Concept:
+class Concept(ABC):
     """A concept chapter: metadata plus the stages the course runs.
 
-    Subclass it, fill in the metadata and override :meth:`settings` and
-    :meth:`run`; the other stages have working defaults. Every stage receives
-    what the earlier ones produced, so a plugin never recomputes its
-    experiment::
+    Subclass it, fill in the metadata and implement :meth:`run`. On the
+    plugin layout (see the plugin author's guide) every other stage has a
+    default that reads the plugin's own files, each file keying only its
+    stage's cache::
+
+        experiment.py   Settings (a dataclass with a quick() variant), run()
+        analysis.py     metrics(result) -> dict; claims(metrics) -> [Judgement]
+        figures.py      draw(result, metrics, outdir) -> {name: path}
+        scene.py        animation(result, metrics) -> Animation | None
+        words.md.j2     captions, alt texts, narration, claims, glossary
+        chapter.md      the chapter template
+
+    The stages, each receiving what the earlier ones produced::
 
         settings() -> run(settings, seed, device) -> Result
         metrics(result) -> dict        # JSON-serialisable, with a "runs" list
@@ -103,6 +153,10 @@ class Concept:
     to: ``"foundations"`` (before the concept chapters, for pages that set up
     the vocabulary), ``"concepts"`` (the default), or any other name, which
     becomes a part of its own after the concepts (see :data:`PARTS`).
+
+    ``depends`` declares the plugin's helper files each stage uses besides
+    its own layout file, e.g. ``{"experiment": ("shapes.py",)}``: they key
+    that stage's cache too. Nothing else does.
     """
 
     slug: str
@@ -112,13 +166,22 @@ class Concept:
     question: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     part: str = "concepts"
+    depends: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     # -- stages ------------------------------------------------------------
     def settings(self, quick: bool = False) -> dict[str, Any]:
         """The experiment settings (JSON-serialisable); ``quick`` gives the
-        smallest settings that still exercise the code (used by checks)."""
-        return {}
+        smallest settings that still exercise the code (used by checks).
 
+        By default: ``experiment.Settings()`` (or ``Settings.quick()``) as a dict."""
+        module = self.layout_module("experiment")
+        settings_cls = getattr(module, "Settings", None) if module is not None else None
+        if settings_cls is None:
+            return {}
+        value = settings_cls.quick() if quick else settings_cls()
+        return dataclasses.asdict(value)
+
+    @abstractmethod
     def run(
         self,
         settings: dict[str, Any],
@@ -126,20 +189,49 @@ class Concept:
         device: str = "cpu",
         progress: Callable[[int, int], None] | None = None,
     ) -> Result:
-        """Train the experiment and return its :class:`course.Result`."""
-        raise NotImplementedError(f"concept {self.slug!r} does not define run()")
+        """Train the experiment and return its :class:`course.Result`.
+
+        On the plugin layout this hands over to ``experiment.run``::
+
+            from . import experiment
+            return experiment.run(experiment.Settings(**settings), seed, device, progress)
+        """
 
     def metrics(self, result: Result) -> dict[str, Any]:
-        """Measure the trained result. Must return ``{"runs": [...], ...}``."""
-        return {"runs": []}
+        """Measure the trained result. Must return ``{"runs": [...], ...}``.
+
+        By default: ``analysis.metrics(result)``."""
+        module = self.layout_module("analysis")
+        if module is None or not hasattr(module, "metrics"):
+            return {"runs": []}
+        return module.metrics(result)  # type: ignore[no-any-return]
+
+    def judgements(self, metrics: dict[str, Any]) -> list[Judgement]:
+        """The claims' verdicts on ``metrics``: by default ``analysis.claims(metrics)``."""
+        module = self.layout_module("analysis")
+        if module is None or not hasattr(module, "claims"):
+            return []
+        return list(module.claims(metrics))
 
     def figures(self, result: Result, metrics: dict[str, Any], outdir: Path) -> list[Figure]:
-        """Write figures into ``outdir`` and describe them."""
-        return []
+        """Write figures into ``outdir`` and name them.
+
+        By default: ``figures.draw(result, metrics, outdir)``, which returns
+        ``{name: path}``; the words give each figure its caption and alt text."""
+        module = self.layout_module("figures")
+        if module is None or not hasattr(module, "draw"):
+            return []
+        drawn = module.draw(result, metrics, outdir)
+        return [Figure(name, Path(path)) for name, path in dict(drawn).items()]
 
     def animation(self, result: Result, metrics: dict[str, Any]) -> Animation | None:
-        """The Manim scene for this concept, built from ``result``."""
-        return None
+        """The Manim scene for this concept, built from ``result``.
+
+        By default: ``scene.animation(result, metrics)``."""
+        module = self.layout_module("scene")
+        if module is None or not hasattr(module, "animation"):
+            return None
+        return module.animation(result, metrics)  # type: ignore[no-any-return]
 
     def chapter(self) -> str:
         """The chapter template: by default ``chapter.md`` beside the module
@@ -147,21 +239,73 @@ class Concept:
         path = self.source_dir() / "chapter.md"
         return path.read_text(encoding="utf-8")
 
+    def words(self) -> Words:
+        """The plugin's words (``words.md.j2`` beside the concept's module)."""
+        return Words.load(self.source_dir() / WORDS_FILE)
+
     def claims(self, metrics: dict[str, Any]) -> list[Claim]:
-        """The paper's claims this concept checks, judged on ``metrics``."""
-        return []
+        """The paper's claims this concept checks, judged on ``metrics``.
+
+        By default each :meth:`judgements` verdict with its words: blocks
+        ``claim_ID`` (the statement), ``measured_ID`` (rendered with the
+        verdict's ``values``) and, if present, ``tolerance_ID``."""
+        verdicts = self.judgements(metrics)
+        if not verdicts:
+            return []
+        words = self.words()
+        base = self.words_context(metrics)
+        out = []
+        for v in verdicts:
+            block = block_name(v.id)
+            ctx = {**base, "values": v.values}
+            out.append(Claim(
+                v.id,
+                words.render(f"claim_{block}", **ctx),
+                words.render(f"measured_{block}", **ctx),
+                bool(v.holds),
+                tolerance=words.get(f"tolerance_{block}", **ctx),
+                identity=v.identity,
+            ))
+        return out
 
     # -- helpers -----------------------------------------------------------
+    def words_context(self, metrics: dict[str, Any]) -> dict[str, Any]:
+        """What every words block may use: ``concept``, ``metrics`` and ``runs``."""
+        return {"concept": self, "metrics": metrics, "runs": metrics.get("runs", [])}
+
     def source_dir(self) -> Path:
         """The folder of the module that defines this concept's class."""
         return Path(inspect.getfile(type(self))).resolve().parent
 
-    def source_files(self) -> list[Path]:
-        """The plugin's own files. Its code (``.py``) keys the figure and
-        render caches, and the modules a run imports key the experiment;
-        chapter text (``.md``, ``.j2``) keys nothing, so editing it only
-        rewrites the page."""
-        root = self.source_dir()
-        return sorted(
-            p for p in root.rglob("*") if p.is_file() and p.suffix in {".py", ".md", ".j2"}
-        )
+    def package(self) -> str:
+        """The import name of the plugin's package (the concept class's package)."""
+        module = type(self).__module__
+        mod = sys.modules.get(module)
+        if mod is not None and getattr(mod, "__path__", None) is not None:
+            return module  # the class is defined in the package's __init__
+        return module.rpartition(".")[0] or module
+
+    def layout_module(self, stage: str) -> ModuleType | None:
+        """The module of the plugin layout that holds ``stage`` (None if the
+        plugin has no such file)."""
+        filename, _ = LAYOUT[stage]
+        if not (self.source_dir() / filename).is_file():
+            return None
+        return importlib.import_module(f"{self.package()}.{Path(filename).stem}")
+
+    def stage_files(self, stage: str) -> list[Path]:
+        """The files that key ``stage``'s cache: its layout file if the plugin
+        has it, else the file that defines the stage's method, plus what
+        :attr:`depends` declares for it."""
+        filename, method = LAYOUT[stage]
+        own = self.source_dir() / filename
+        if not own.is_file():
+            own = Path(inspect.getfile(getattr(type(self), method))).resolve()
+        extra = [self.source_dir() / rel for rel in self.depends.get(stage, ())]
+        return [own, *extra]
+
+
+def block_name(name: str) -> str:
+    """A claim id or figure name as it appears in a words block name
+    (``intro-dense`` -> ``intro_dense``)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)

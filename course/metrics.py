@@ -8,7 +8,7 @@ a zero column).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple, TypeVar
 
 import numpy as np
@@ -18,6 +18,9 @@ Array = TypeVar("Array", np.ndarray, torch.Tensor)
 
 #: columns with a norm below this count as exactly zero (not represented)
 EPS = 1e-6
+#: a feature counts as represented (learned) when its column's norm exceeds this;
+#: the one threshold every chapter, figure and narration uses
+REPRESENTED = 0.5
 
 
 def _torch_in(fn: Callable[..., torch.Tensor | tuple[torch.Tensor, ...]]) -> Callable[..., object]:
@@ -185,3 +188,16 @@ def loss_decomposition(W: Array, importance: Array | float = 1.0) -> LossTerms:
     # row j of the Gram matrix weighted by I_j: Σ_j I_j Σ_{i≠j} (W_j·W_i)²
     interf = (imp * off.sum(dim=-1)).sum(dim=-1)
     return LossTerms(benefit, interf)
+
+
+def represented(W: Array, threshold: float = REPRESENTED) -> Array:
+    """True per feature whose norm ‖W_i‖ exceeds ``threshold`` (:data:`REPRESENTED`)."""
+    return feature_norms(W) > threshold
+
+
+def mean_dimensionality(dimensionality: Sequence[float], norms: Sequence[float],
+                        threshold: float = REPRESENTED) -> float:
+    """The mean D_i over the represented features (norm above ``threshold``);
+    0 when none is. The one definition the chapters, videos and descriptions share."""
+    ds = [float(d) for d, n in zip(dimensionality, norms, strict=True) if n > threshold]
+    return sum(ds) / len(ds) if ds else 0.0

@@ -13,14 +13,15 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from course.concept import PARTS, RoadmapEntry
+from course.concept import PAPER_URL, PARTS, RoadmapEntry
+from course.plugins import concept_order
 
 if TYPE_CHECKING:
-    from course.book import ChapterOutput
+    from course.chapters import ChapterOutput
     from course.concept import GlossaryEntry
     from course.plugins import Course, PluginError, PluginInfo
 
-PAPER = "https://transformer-circuits.pub/2022/toy_model/index.html"
+PAPER = PAPER_URL
 #: the roadmap group for the paper's own later sections (RoadmapEntry's default)
 SECTIONS_GROUP: str = RoadmapEntry.__dataclass_fields__["group"].default
 #: the roadmap group for sequel papers
@@ -128,12 +129,12 @@ def glossary_entries(course: Course) -> tuple[list[tuple[GlossaryEntry, PluginIn
     terms are fallbacks that a concept chapter's own definition replaces
     silently. Only a clash between two concept plugins is reported.
     """
-    first_order: dict[str, tuple[int, int]] = {}
+    first_order: dict[str, tuple[int, str, int, str]] = {}
     for r in course.concepts:
-        key = (list(PARTS).index(r.concept.part) if r.concept.part in PARTS else len(PARTS), r.concept.order)
+        key = concept_order(r.concept)
         name = r.plugin.name
         first_order[name] = min(first_order.get(name, key), key)
-    none = (len(PARTS) + 1, 0)
+    none = (len(PARTS) + 1, "", 0, "")
     ranked = sorted(enumerate(course.glossary), key=lambda ie: (first_order.get(ie[1][1].name, none), ie[0]))
     kept: dict[str, tuple[GlossaryEntry, PluginInfo]] = {}
     dropped: list[str] = []
@@ -197,12 +198,7 @@ def glossary(course: Course, built: Sequence[str] | None = None) -> str:
 
 
 def _book_order(chapters: Sequence[ChapterOutput]) -> list[ChapterOutput]:
-    def key(ch: ChapterOutput) -> tuple[int, int, str]:
-        c = ch.reg.concept
-        part = list(PARTS).index(c.part) if c.part in PARTS else len(PARTS)
-        return (part, c.order, c.slug)
-
-    return sorted(chapters, key=key)
+    return sorted(chapters, key=lambda ch: concept_order(ch.reg.concept))
 
 
 def _cell(text: str) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
-import math
 import multiprocessing as mp
 import os
 import queue as queue_mod
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from course import cache
-from course.concept import Animation, Figure
+from course.concept import Figure
 from course.plugins import Course, PluginError, Registered
 from course.progress import Emit, Event, Record, Tracker
 from course.render import Rendered
@@ -65,11 +64,13 @@ def stage(reg: Registered, name: str, fn: Callable[..., T], *args: Any, **kwargs
 
 
 def settings_of(reg: Registered, quick: bool = False) -> dict[str, Any]:
-    """The concept's settings, checked to be JSON."""
+    """The concept's settings, checked against the contract."""
+    from course import contract
+
     settings = stage(reg, "settings", reg.concept.settings, quick)
-    if not isinstance(settings, dict):
-        raise PluginError(reg.plugin.name, f"{reg.concept.slug}.settings()", f"returned {type(settings).__name__}, expected a dict")
-    _check_json(reg, "settings", settings)
+    problems = contract.settings(settings)
+    if problems:
+        raise contract.error(reg, "settings", problems[0])
     return settings
 
 
@@ -129,14 +130,18 @@ def _experiment(
     c = reg.concept
 
     def train() -> Result:
+        from course import contract
+
         result = stage(reg, "run", c.run, settings, seed=seed, device=device, progress=progress)
-        if not isinstance(result, Result):
-            raise PluginError(reg.plugin.name, f"{c.slug}.run()", f"returned {type(result).__name__}, expected a course.Result")
+        problems = contract.result(result)
+        if problems:
+            raise contract.error(reg, "run", problems[0])
         return result
 
+    path = cache.experiment_path(c, settings, seed, device)
+
     def cached() -> tuple[Result | None, Path | None]:
-        path = cache.experiment_path(c, settings, seed, device) if lookup else None
-        return (_load_result(path) if path else None), path
+        return (_load_result(path) if lookup else None), path
 
     hit, path = cached()
     if hit is not None:
@@ -148,44 +153,19 @@ def _experiment(
         if hit is not None:
             return hit, True, path
         result = train()
-        path = cache.record_experiment(c, settings, seed, device)
         _save_result(result, path)
     return result, False, path
 
 
 def metrics(reg: Registered, result: Result) -> dict[str, Any]:
-    """The concept's metrics, checked to be JSON with a ``runs`` list of finite numbers."""
+    """The concept's metrics, checked against the contract (a dict of JSON with a ``runs`` list)."""
+    from course import contract
+
     out = stage(reg, "metrics", reg.concept.metrics, result)
-    if not isinstance(out, dict) or not isinstance(out.get("runs"), list):
-        raise PluginError(reg.plugin.name, f"{reg.concept.slug}.metrics()", 'must return a dict with a "runs" list')
-    _check_json(reg, "metrics", out)
-    bad = _non_finite(out)
-    if bad:
-        raise PluginError(reg.plugin.name, f"{reg.concept.slug}.metrics()", f"non-finite value at {bad}")
+    problems = contract.metrics(out)
+    if problems:
+        raise contract.error(reg, "metrics", problems[0])
     return out
-
-
-def _check_json(reg: Registered, where: str, value: Any) -> None:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise PluginError(reg.plugin.name, f"{reg.concept.slug}.{where}()", f"is not JSON-serialisable: {exc}") from exc
-
-
-def _non_finite(value: Any, path: str = "") -> str | None:
-    if isinstance(value, float) and not math.isfinite(value):
-        return path or "(top)"
-    if isinstance(value, dict):
-        for k, v in value.items():
-            found = _non_finite(v, f"{path}.{k}" if path else str(k))
-            if found:
-                return found
-    if isinstance(value, list):
-        for i, v in enumerate(value):
-            found = _non_finite(v, f"{path}[{i}]")
-            if found:
-                return found
-    return None
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -218,8 +198,12 @@ class Artifacts:
     """What the heavy stages of one concept produced.
 
     ``figures`` and ``video`` point into the cache (copy them, never move or
-    edit them); ``animation`` is the video's ``title`` and ``description``,
-    or None when the concept has no animation (or ``video`` was off).
+    edit them); the figures' captions and alt texts, and the video's title,
+    description and captions, are words the book adds (:mod:`course.chapters`).
+    ``animation`` is the title and description the plugin's ``Animation``
+    carried (empty strings on the plugin layout), or None when the concept
+    has no animation (or ``video`` was off); ``timeline`` is the narration:
+    ``[start, end, text]`` per subcaption, in seconds.
     """
 
     slug: str
@@ -228,28 +212,18 @@ class Artifacts:
     video: Rendered | None
     animation: dict[str, str] | None
     records: list[Record] = field(default_factory=list)
+    timeline: list[list[Any]] = field(default_factory=list)
 
 
 def _check_figures(reg: Registered, figures: Any, outdir: Path) -> list[dict[str, str]]:
-    where = f"{reg.concept.slug}.figures()"
-    if figures is None:
-        return []
-    if not isinstance(figures, list | tuple):
-        raise PluginError(reg.plugin.name, where, f"returned {type(figures).__name__}, expected a list of course.Figure")
-    out = []
+    from course import contract
+
+    problems = contract.figures(figures, outdir)
+    if problems:
+        raise contract.error(reg, "figures", problems[0])
     root = outdir.resolve()
-    for f in figures:
-        if not isinstance(f, Figure):
-            raise PluginError(reg.plugin.name, where, f"returned a {type(f).__name__} in its list, expected course.Figure objects")
-        path = Path(f.path).resolve()
-        if not path.is_file():
-            raise PluginError(reg.plugin.name, where, f"figure {f.name!r}: {f.path} does not exist")
-        try:
-            rel = path.relative_to(root)
-        except ValueError:
-            raise PluginError(reg.plugin.name, where, f"figure {f.name!r}: {f.path} is not inside the folder it was given ({outdir})") from None
-        out.append({"name": f.name, "file": str(rel), "caption": f.caption, "alt": f.alt})
-    return out
+    return [{"name": f.name, "file": str(Path(f.path).resolve().relative_to(root)), "caption": f.caption, "alt": f.alt}
+            for f in figures or []]
 
 
 def _last_duration(slug: str) -> float | None:
@@ -269,46 +243,63 @@ def _last_duration(slug: str) -> float | None:
 def produce(reg: Registered, opts: Options, emit: Emit | None = None, only_cached: bool = False) -> Artifacts | None:
     """Run (or load from the cache) the experiment, metrics, figures and video of a concept.
 
-    With ``only_cached``, return None instead of computing anything that is
-    not cached (the fast path of a build with nothing changed).
+    Each stage has its own cache entry, keyed by what it declares it depends
+    on (see :mod:`course.cache`): the experiment runs only when its own files
+    or settings changed; metrics, figures and the video are recomputed only
+    when their files, or the numbers they draw, changed. With
+    ``only_cached``, return None instead of computing anything that is not
+    cached (the fast path of a build with nothing changed).
     """
     from course import render
 
     c = reg.concept
     tracker = Tracker(c.slug, emit or (lambda e: None))
     settings = settings_of(reg, opts.quick)
+    ekey = stage(reg, "experiment files", cache.experiment_key, c, settings, opts.seed, opts.device)
+    aentry = cache.Entry("analysis", c.slug, stage(reg, "analysis files", cache.analysis_key, c, ekey))
+    ameta = aentry.load() if opts.use_cache else None
+    fentry: cache.Entry | None = None
+    rentry: cache.Entry | None = None
+    fmeta = rmeta = None
 
-    def entries(epath: Path) -> tuple[cache.Entry, cache.Entry | None, dict | None, dict | None]:
-        fentry = cache.Entry("figures", c.slug, cache.figures_key(c, epath.name))
-        rentry = cache.Entry("renders", c.slug, cache.render_key(c, fentry.key, opts.quality, opts.fmt)) if opts.video else None
+    def later(values: dict[str, Any]) -> None:
+        nonlocal fentry, rentry, fmeta, rmeta
+        mdig = cache.metrics_digest(values)
+        fentry = cache.Entry("figures", c.slug, stage(reg, "figures files", cache.figures_key, c, ekey, mdig))
         fmeta = fentry.load() if opts.use_cache else None
-        rmeta = rentry.load() if rentry is not None and opts.use_cache else None
-        return fentry, rentry, fmeta, rmeta
+        if opts.video:
+            rkey = stage(reg, "scene files", cache.render_key, c, ekey, mdig, opts.quality, opts.fmt)
+            rentry = cache.Entry("renders", c.slug, rkey)
+            rmeta = rentry.load() if opts.use_cache else None
 
-    epath = cache.experiment_path(c, settings, opts.seed, opts.device) if opts.use_cache else None
-    fentry = rentry = fmeta = rmeta = None
-    if epath is not None:
-        fentry, rentry, fmeta, rmeta = entries(epath)
-    need_result = fmeta is None or (opts.video and rmeta is None)
+    if ameta is not None:
+        later(ameta["metrics"])
+    need_result = ameta is None or fmeta is None or (opts.video and rmeta is None)
     if need_result and only_cached:
         return None
 
     result: Result | None = None
     with tracker.stage("experiment") as h:
         if need_result:
-            result, cached, epath = _experiment(
+            result, cached, _ = _experiment(
                 reg, settings, opts.seed, opts.device, lookup=opts.use_cache, save=True,
                 progress=lambda done, total: h.step(done, total, "steps"),
                 on_wait=lambda: h.note("waiting for another build that is training it"),
             )
             if cached:
                 h.cached()
-            if fentry is None or fentry.key != cache.figures_key(c, epath.name):
-                fentry, rentry, fmeta, rmeta = entries(epath)
         else:
             h.cached()
 
     with tracker.stage("figures") as h:
+        if ameta is None:
+            assert result is not None
+            values = metrics(reg, result)
+            with aentry.writing() as (_tmp, meta):
+                meta["metrics"] = values
+            ameta = meta
+            later(values)
+        assert fentry is not None
         if fmeta is not None:
             h.cached()
         else:
@@ -317,25 +308,27 @@ def produce(reg: Registered, opts: Options, emit: Emit | None = None, only_cache
                 if fmeta is not None:
                     h.cached()
                 else:
-                    values = metrics(reg, result)
+                    assert result is not None
                     with fentry.writing() as (tmp, meta):
                         outdir = tmp / "files"
                         outdir.mkdir()
-                        figs = stage(reg, "figures", c.figures, result, values, outdir)
-                        meta.update(metrics=values, figures=_check_figures(reg, figs, outdir))
+                        figs = stage(reg, "figures", c.figures, result, ameta["metrics"], outdir)
+                        meta["figures"] = _check_figures(reg, figs, outdir)
                     fmeta = meta
+    assert fentry is not None and fmeta is not None
     figures = [
         Figure(f["name"], fentry.path / "files" / f["file"], f["caption"], f["alt"]) for f in fmeta["figures"]
     ]
 
     video = anim = None
+    timeline: list[list[Any]] = []
     if opts.video and rentry is not None:
         with tracker.stage("video") as h:
             if rmeta is None:
                 with cache.lock("renders", c.slug, lambda: h.note("waiting for another build")):
                     rmeta = rentry.load() if opts.use_cache else None
                     if rmeta is None:
-                        rmeta = _render(reg, result, fmeta["metrics"], rentry, opts, h, render)
+                        rmeta = _render(reg, result, ameta["metrics"], rentry, opts, h, render)
                     else:
                         h.cached()
             else:
@@ -344,17 +337,20 @@ def produce(reg: Registered, opts: Options, emit: Emit | None = None, only_cache
                 h.none("no animation")
         if rmeta.get("animation") is not None:
             anim = rmeta["animation"]
-            captions = rentry.path / rmeta["captions"] if rmeta.get("captions") else None
-            video = Rendered(rentry.path / rmeta["video"], rentry.path / rmeta["poster"], captions)
-    return Artifacts(c.slug, fmeta["metrics"], figures, video, anim, tracker.records)
+            timeline = rmeta.get("timeline", [])
+            video = Rendered(rentry.path / rmeta["video"], rentry.path / rmeta["poster"], None)
+    return Artifacts(c.slug, ameta["metrics"], figures, video, anim, tracker.records, timeline)
 
 
 def _render(reg: Registered, result: Result | None, values: dict[str, Any], entry: cache.Entry,
             opts: Options, h: Any, render: Any) -> dict[str, Any]:
+    from course import contract
+
     c = reg.concept
     anim = stage(reg, "animation", c.animation, result, values)
-    if anim is not None and not isinstance(anim, Animation):
-        raise PluginError(reg.plugin.name, f"{c.slug}.animation()", f"returned {type(anim).__name__}, expected a course.Animation or None")
+    problems = contract.animation(anim)
+    if problems:
+        raise contract.error(reg, "animation", problems[0])
     estimate = _last_duration(c.slug)
     seconds = [0.0]
 
@@ -367,11 +363,15 @@ def _render(reg: Registered, result: Result | None, values: dict[str, Any], entr
             meta["animation"] = None
         else:
             done = stage(reg, "render", render.render, anim, tmp, c.slug, opts.quality, opts.fmt, progress=progress)
+            timeline: list[list[Any]] = []
+            if done.captions is not None:  # the narration's steps and times; its words are the book's
+                timeline = render.timeline(done.captions.read_text(encoding="utf-8"))
+                done.captions.unlink()
             meta.update(
                 animation={"title": anim.title, "description": anim.description},
                 video=done.video.name,
                 poster=done.poster.name,
-                captions=done.captions.name if done.captions else None,
+                timeline=timeline,
                 duration=round(seconds[0], 3),
                 quality=opts.quality,
                 format=opts.fmt,

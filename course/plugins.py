@@ -21,7 +21,7 @@ from typing import Any
 import pluggy
 
 from course import hookspecs
-from course.concept import SLUG_RE, Concept, GlossaryEntry, RoadmapEntry
+from course.concept import PARTS, SLUG_RE, Concept, GlossaryEntry, RoadmapEntry
 
 GROUP = "course"
 ENV_PLUGINS = "COURSE_PLUGINS"
@@ -189,18 +189,38 @@ def load(extra: Iterable[ModuleType | object] = ()) -> Course:
 
     concepts = _validate_concepts(concepts, errors)
     concepts.sort(key=book_order)
+    glossary += _words_glossary(concepts, errors)
     roadmap.sort(key=lambda e: (e[0].group, e[0].order, e[0].title))
     return Course(plugins, concepts, roadmap, glossary, errors, pm)
 
 
 def book_order(r: Registered) -> tuple[int, str, int, str]:
     """Sort key of a concept in the book: its part (:data:`course.concept.PARTS`
-    first, in their order, then other parts by name), then ``order``, then slug."""
-    from course.concept import PARTS
+    first, in their order, then other parts by name), then ``order``, then slug.
+    The one definition of the book's order: ``Course.concepts`` is sorted by it."""
+    return concept_order(r.concept)
 
-    part = r.concept.part if isinstance(r.concept.part, str) else ""
+
+def concept_order(c: Concept) -> tuple[int, str, int, str]:
+    """:func:`book_order` of a bare concept."""
+    part = c.part if isinstance(c.part, str) else ""
     rank = list(PARTS).index(part) if part in PARTS else len(PARTS)
-    return (rank, part if rank == len(PARTS) else "", r.concept.order, r.concept.slug)
+    return (rank, part if rank == len(PARTS) else "", c.order, c.slug)
+
+
+def _words_glossary(concepts: list[Registered], errors: list[PluginError]) -> list[tuple[GlossaryEntry, PluginInfo]]:
+    """The glossary entries in each concept's words file (block ``glossary``)."""
+    from course.words import WordsError
+
+    out: list[tuple[GlossaryEntry, PluginInfo]] = []
+    for r in concepts:
+        try:
+            entries = r.concept.words().glossary()
+        except WordsError as exc:
+            errors.append(PluginError(r.plugin.name, f"{r.concept.slug}.words (glossary)", str(exc)))
+            continue
+        out += [(GlossaryEntry(term, definition, link), r.plugin) for term, definition, link in entries]
+    return out
 
 
 def _validate_concepts(found: list[Registered], errors: list[PluginError]) -> list[Registered]:
@@ -219,8 +239,6 @@ def _validate_concepts(found: list[Registered], errors: list[PluginError]) -> li
             problem = f"concept {c.slug!r}: part must be a lower-case name such as 'foundations' or 'concepts', got {c.part!r}"
         elif not isinstance(c.order, int):
             problem = f"concept {c.slug!r}: order must be an int, got {type(c.order).__name__}"
-        elif type(c).run is Concept.run:
-            problem = f"concept {c.slug!r} does not define run(); override Concept.run"
         if problem:
             errors.append(PluginError(p.name, "register_concepts", problem))
             continue

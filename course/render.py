@@ -165,6 +165,43 @@ def save_last_frame(video: Path, png: Path) -> Path:
 
 
 _TIME = re.compile(r"(\d\d:\d\d:\d\d),(\d\d\d)")
+_CUE_TIMES = re.compile(r"(\d+):(\d\d):(\d\d)[,.](\d\d\d)\s*-->\s*(\d+):(\d\d):(\d\d)[,.](\d\d\d)")
+
+
+def timeline(srt: str) -> list[list[Any]]:
+    """The cues of SubRip captions as ``[start, end, text]`` (seconds), in order;
+    a cue that would overlap the next one ends where the next begins."""
+    cues: list[list[Any]] = []
+    for block in re.split(r"\n\s*\n", srt.replace("\r\n", "\n").strip()):
+        lines = block.strip().splitlines()
+        for i, line in enumerate(lines):
+            m = _CUE_TIMES.search(line)
+            if m:
+                g = [int(x) for x in m.groups()]
+                start = g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000
+                end = g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000
+                cues.append([start, end, "\n".join(lines[i + 1:]).strip()])
+                break
+    cues.sort(key=lambda c: c[0])
+    for a, b in zip(cues, cues[1:], strict=False):
+        a[1] = min(a[1], b[0])
+    return cues
+
+
+def _stamp(seconds: float) -> str:
+    ms = int(round(seconds * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def timeline_to_vtt(cues: list[list[Any]]) -> str:
+    """WebVTT captions from ``[start, end, text]`` cues (text already in words)."""
+    parts = ["WEBVTT", ""]
+    for i, (start, end, text) in enumerate(cues, 1):
+        parts += [str(i), f"{_stamp(start)} --> {_stamp(end)}", str(text), ""]
+    return "\n".join(parts)
 
 
 def srt_to_vtt(srt: str) -> str:

@@ -260,13 +260,15 @@ def test_check_passes_a_good_plugin(no_installed_plugins: None) -> None:
          "Fix: make run() succeed on settings(quick=True)"),
         (concept_plugin("wrong_type", concept(WrongType, "wrong-type")),
          "FAIL plugin 'wrong_type', concept 'wrong-type', run(): returned dict, expected a course.Result. "
-         "Fix: return course.Result(self.slug, settings, seed, arrays={...}, info={...}) from run()"),
+         "Fix: return course.Result(name, settings, seed, arrays={...}, info={...}) from run()"),
         (concept_plugin("non_finite", concept(NonFinite, "non-finite")),
          "FAIL plugin 'non_finite', concept 'non-finite', metrics(): non-finite value at runs[0].norm. "
-         "Fix: keep every metric finite"),
+         "Fix: keep every number in metrics finite"),
         (concept_plugin("bad_template", concept(BadTemplate, "bad-template")),
-         "FAIL plugin 'bad_template', concept 'bad-template', chapter template: 'dict object' has no "
-         "attribute 'nrom'. Fix: use only the names concept, metrics, runs, figures, video, claims"),
+         "FAIL plugin 'bad_template', concept 'bad-template', chapter template: bad-template/chapter.md, "
+         "line 3: UndefinedError: 'dict object' has no attribute 'nrom'. The template can use: claims; concept; "
+         "figures (empty); metrics (runs); runs; video. Fix: use only the names concept, metrics, runs, figures, "
+         "video, claims"),
         (misspelled_hook,
          "FAIL plugin 'misspelled_hook', register_concept: there is no hook named 'register_concept'; "
          "the hooks are: register_commands, register_concepts, register_glossary, register_roadmap. "
@@ -275,14 +277,15 @@ def test_check_passes_a_good_plugin(no_installed_plugins: None) -> None:
          "FAIL plugin 'registers_a_string', register_concepts: registered a str, expected a course.Concept. "
          "Fix: call register() with course.Concept instances only"),
         (concept_plugin("no_alt", concept(FigureWithoutAlt, "no-alt")),
-         "FAIL plugin 'no_alt', concept 'no-alt', figures(): figure 'eye' has no caption or no alt text. "
-         "Fix: say what to look at in caption= and describe the picture in alt="),
+         "FAIL plugin 'no_alt', concept 'no-alt', figures(): figure 'eye' has no alt text. "
+         "Fix: describe the picture for a reader who cannot see it in the words block figure_eye_alt "
+         "(or Figure(alt=...))"),
         (concept_plugin("unplaced", concept(FigureNeverPlaced, "unplaced")),
          "FAIL plugin 'unplaced', concept 'unplaced', chapter template: figure 'eye' never appears in the "
          "page. Fix: place {{ figures.eye }} where the reader should see it"),
         (concept_plugin("silent", concept(SilentScene, "silent")),
          "FAIL plugin 'silent', concept 'silent', scene: the scene adds no subcaptions, so its video would "
-         "ship without captions. Fix: narrate with self.add_subcaption(text, duration=...)"),
+         "ship without captions. Fix: narrate each step with self.add_subcaption(step('NAME'), duration=...)"),
     ],
     ids=["raises-in-run", "wrong-type", "non-finite", "bad-template", "misspelled-hook", "non-concept",
          "figure-without-alt", "figure-never-placed", "scene-without-captions"],

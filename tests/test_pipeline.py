@@ -12,8 +12,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import fakeplugins
 import pytest
@@ -28,40 +30,80 @@ from course.progress import Event, Record, Reporter, Tracker, summary
 
 _PLUGIN = {
     "__init__.py": '''
-from course import Concept, Figure, Result, hookimpl
+from course import Concept, hookimpl
 
 
 class Keyed(Concept):
-    def settings(self, quick=False):
-        return {"n": 3}
-
     def run(self, settings, seed=0, device="cpu", progress=None):
-        from keyedplugin.train import weights  # the experiment imports this module
+        from keyedplugin import experiment
 
-        return Result(self.slug, settings, seed, arrays={"W": weights(settings["n"])})
-
-    def metrics(self, result):
-        return {"runs": [{"total": float(result["W"].sum())}]}
-
-    def figures(self, result, metrics, outdir):
-        from keyedplugin.draw import draw  # only the figures import this one
-
-        return [Figure("w", draw(result["W"], outdir / "w.png"), "W.", "A picture of W.")]
+        return experiment.run(experiment.Settings(**settings), seed)
 
 
 @hookimpl
 def register_concepts(register):
-    register(Keyed(slug="keyed", title="Keyed", order=1, summary="Cache keys."))
+    register(Keyed(slug="keyed", title="Keyed", order=1, summary="Cache keys.",
+                   depends={"experiment": ("train.py",)}))
+''',
+    "experiment.py": '''
+from dataclasses import asdict, dataclass
+
+from course import Result
+
+
+@dataclass(frozen=True)
+class Settings:
+    n: int = 3
+
+    @classmethod
+    def quick(cls):
+        return cls(n=2)
+
+
+def run(s, seed=0):
+    from keyedplugin.train import weights  # a helper the concept declares in depends
+
+    return Result("keyed", asdict(s), seed, arrays={"W": weights(s.n)})
+''',
+    "analysis.py": '''
+def metrics(result):
+    return {"runs": [{"total": float(result["W"].sum())}]}
+''',
+    "figures.py": '''
+def draw(result, metrics, outdir):
+    path = outdir / "w.png"
+    path.write_bytes(bytes(result["W"].astype("uint8").ravel()))
+    return {"w": path}
+''',
+    "scene.py": '''
+from functools import partial
+
+from course import Animation, step
+
+
+def animation(result, metrics):
+    from manim import FadeIn, Scene, Square
+
+    class Tiny(Scene):
+        def construct(self):
+            self.add_subcaption(step("square"), duration=0.3)
+            self.play(FadeIn(Square()), run_time=0.3)
+
+    return Animation(scene=partial(Tiny))
+''',
+    "words.md.j2": '''
+{% block figure_w_caption %}W, {{ runs[0].total }} in all.{% endblock %}
+{% block figure_w_alt %}A picture of W.{% endblock %}
+{% block video_title %}A square{% endblock %}
+{% block video_description %}A square fades in.{% endblock %}
+{% block narration_square %}Here is a square.{% endblock %}
 ''',
     "train.py": "import numpy as np\n\n\ndef weights(n):\n    return np.ones((n, n))\n",
-    "draw.py": "def draw(W, path):\n    path.write_bytes(bytes(W.astype('uint8').ravel()))\n    return path\n",
-    "chapter.md": "# Keyed\n\nThe chapter text.\n",
+    "chapter.md": "# Keyed\n\nThe chapter text.\n\n{{ figures.w }}\n\n{{ video }}\n",
 }
 
 
-def test_what_keys_each_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Chapter text keys nothing; a module only the figures import keys the
-    figures and video, not the experiment; a module the experiment imports keys it."""
+def _keyed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Any]:
     pkg = tmp_path / "keyedplugin"
     pkg.mkdir()
     for name, text in _PLUGIN.items():
@@ -69,9 +111,19 @@ def test_what_keys_each_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("COURSE_PLUGINS", "")
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    for name in [m for m in sys.modules if m.split(".")[0] == "keyedplugin"]:
+        monkeypatch.delitem(sys.modules, name)  # another test's copy of the plugin
     import keyedplugin
 
-    reg = plugins.load(extra=[keyedplugin]).get("keyed")
+    return pkg, plugins.load(extra=[keyedplugin]).get("keyed")
+
+
+def test_what_keys_each_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each stage is keyed by the files it declares: words and chapter text key
+    nothing, figures.py only the figures, analysis.py the metrics (and what
+    draws them only if the numbers change), experiment.py and its declared
+    helper the training; __init__.py keys no stage of a plugin on the layout."""
+    pkg, reg = _keyed_plugin(tmp_path, monkeypatch)
     opts = pipeline.Options(video=False)
 
     def statuses() -> tuple[str, str]:
@@ -79,26 +131,57 @@ def test_what_keys_each_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         by_stage = {r.stage: r.status for r in art.records}
         return by_stage["experiment"], by_stage["figures"]
 
-    assert statuses() == ("built", "built")
-    assert statuses() == ("cached", "cached")
-    deps = json.loads(next((tmp_path / "cache" / "experiments" / "keyed").glob("*.deps.json")).read_text())
-    assert deps["files"] == ["__init__.py", "train.py"]
+    def edit(name: str, extra: str) -> None:
+        (pkg / name).write_text(_PLUGIN[name] + extra)
 
-    (pkg / "chapter.md").write_text("# Keyed\n\nNew text with {{ runs[0].total }}.\n")
-    assert pipeline.produce(reg, opts, only_cached=True) is not None  # nothing to recompute
-    (pkg / "draw.py").write_text(_PLUGIN["draw.py"] + "# a better picture\n")
-    assert statuses() == ("cached", "built")
-    (pkg / "train.py").write_text(_PLUGIN["train.py"] + "# a better experiment\n")
-    assert statuses() == ("built", "built")
-    (pkg / "__init__.py").write_text(_PLUGIN["__init__.py"] + "# an edit\n")
     assert statuses() == ("built", "built")
     assert statuses() == ("cached", "cached")
-    base = cache.experiment_base_key(reg.concept, {"n": 3}, 0, "cpu")
-    assert cache.experiment_base_key(reg.concept, {"n": 4}, 0, "cpu") != base
-    assert cache.experiment_base_key(reg.concept, {"n": 3}, 1, "cpu") != base
-    fkey = cache.figures_key(reg.concept, "e")
-    assert cache.render_key(reg.concept, fkey, "high", "mp4") != cache.render_key(reg.concept, fkey, "low", "mp4")
-    assert cache.render_key(reg.concept, fkey, "low", "webm") != cache.render_key(reg.concept, fkey, "low", "mp4")
+    assert [p.name for p in reg.concept.stage_files("experiment")] == ["experiment.py", "train.py"]
+    assert [p.name for p in reg.concept.stage_files("figures")] == ["figures.py"]
+
+    edit("chapter.md", "More text with {{ runs[0].total }}.\n")
+    edit("words.md.j2", "{% block extra %}A new line of words.{% endblock %}\n")
+    edit("__init__.py", "# an edit of the metadata\n")
+    assert pipeline.produce(reg, opts, only_cached=True) is not None  # nothing to recompute
+    edit("figures.py", "# a better picture\n")
+    assert statuses() == ("cached", "built")
+    edit("analysis.py", "# the same numbers, computed by other code\n")
+    assert statuses() == ("cached", "cached")  # metrics recomputed, figures of the same numbers kept
+    edit("train.py", "# a better experiment\n")
+    assert statuses() == ("built", "built")  # new weights: drawn again
+    edit("experiment.py", "# an edit\n")
+    assert statuses() == ("built", "built")
+    assert statuses() == ("cached", "cached")
+    base = cache.experiment_key(reg.concept, {"n": 3}, 0, "cpu")
+    assert cache.experiment_key(reg.concept, {"n": 4}, 0, "cpu") != base
+    assert cache.experiment_key(reg.concept, {"n": 3}, 1, "cpu") != base
+    assert cache.render_key(reg.concept, "e", "m", "high", "mp4") != cache.render_key(reg.concept, "e", "m", "low", "mp4")
+    assert cache.render_key(reg.concept, "e", "m", "low", "webm") != cache.render_key(reg.concept, "e", "m", "low", "mp4")
+    assert cache.figures_key(reg.concept, "e", "m1") != cache.figures_key(reg.concept, "e", "m2")
+
+
+def test_the_scene_keys_the_video_and_the_words_key_its_captions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Editing scene.py renders the video again and nothing else; editing a
+    narration line rewrites the captions and renders nothing."""
+    from course.chapters import describe
+
+    pkg, reg = _keyed_plugin(tmp_path, monkeypatch)
+    opts = pipeline.Options()
+
+    def statuses() -> dict[str, str]:
+        return {r.stage: r.status for r in pipeline.produce(reg, opts).records}
+
+    def captions() -> str:
+        art = pipeline.produce(reg, opts)
+        return describe(reg, art.metrics, art.figures, art.animation, art.timeline, True).captions or ""
+
+    assert statuses() == {"experiment": "built", "figures": "built", "video": "built"}
+    assert "Here is a square." in captions()
+    (pkg / "words.md.j2").write_text(_PLUGIN["words.md.j2"].replace("Here is a square.", "A square, at last."))
+    assert statuses() == {"experiment": "cached", "figures": "cached", "video": "cached"}
+    assert "A square, at last." in captions() and "Here is" not in captions()
+    (pkg / "scene.py").write_text(_PLUGIN["scene.py"].replace("run_time=0.3", "run_time=0.4"))
+    assert statuses() == {"experiment": "cached", "figures": "cached", "video": "built"}
 
 
 # --------------------------------------------------------------------------- entries
@@ -382,7 +465,8 @@ def test_clean_keeps_experiments_unless_all(fake) -> None:
 def test_results_are_json_with_the_concepts_metrics(fake) -> None:
     course = fake.load("alpha")
     art = pipeline.produce(course.get("alpha"), pipeline.Options())
-    entry = next((fake.cache / "figures" / "alpha").iterdir())
+    entry = next((fake.cache / "analysis" / "alpha").iterdir())
     manifest = json.loads((entry / cache.MANIFEST).read_text())
     assert manifest["meta"]["metrics"] == art.metrics
-    assert set(manifest["files"]) == {"files/alpha-square.png"}
+    figures = next((fake.cache / "figures" / "alpha").iterdir())
+    assert set(json.loads((figures / cache.MANIFEST).read_text())["files"]) == {"files/alpha-square.png"}

@@ -12,6 +12,11 @@ from course.figures import GRAM_CMAP, save, style
 from course_animations import palette
 
 
+def draw(result: Result, metrics: dict[str, Any], outdir: Path) -> dict[str, Path]:
+    """The figures of the chapter, by name (their words are in words.md.j2)."""
+    return {"arrows": arrows_figure(result, metrics, outdir / "superposition-arrows.png")}
+
+
 def arrows_figure(result: Result, metrics: dict[str, Any], path: Path) -> Path:
     import matplotlib.pyplot as plt
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -23,20 +24,16 @@ from manim import (
     always_redraw,
 )
 
+from course import Animation, Result, step
 from course_animations import palette
 from course_animations.mobjects import axes_cross, feature_arrows, label, unit_circle
 
 SCALE = 2.4
 
 
-def _describe(run: dict[str, Any]) -> str:
-    n = run["features_represented"]
-    ds = [d for d in run["feature_dimensionality"] if d > 0.05]
-    mean_d = sum(ds) / len(ds) if ds else 0.0
-    return (
-        f"At sparsity {run['sparsity']:g}, {n} features are represented; "
-        f"their average dimensionality D is {mean_d:.2f}."
-    )
+def animation(result: Result, metrics: dict[str, Any]) -> Animation:
+    """The video of the chapter: its title, description and narration are in words.md.j2."""
+    return Animation(scene=partial(SuperpositionScene, result["W"], metrics["runs"]))
 
 
 class SuperpositionScene(Scene):
@@ -49,7 +46,7 @@ class SuperpositionScene(Scene):
 
     def construct(self) -> None:
         title = label("Five features, two dimensions", 36).to_edge(UP)
-        self.add_subcaption("A model with two hidden dimensions must store five features.", duration=2)
+        self.add_subcaption(step("intro"), duration=2)
         self.play(Write(title), run_time=1.5)
         origin = LEFT * 3
         frame = VGroup(axes_cross(SCALE), unit_circle(SCALE)).move_to(origin)
@@ -68,7 +65,7 @@ class SuperpositionScene(Scene):
 
         arrows = always_redraw(lambda: feature_arrows(weights_at(level.get_value()), SCALE).shift(origin))
         tag = label(f"sparsity S = {self.runs[0]['sparsity']:g}", 28).next_to(frame, DOWN)
-        self.add_subcaption(_describe(self.runs[0]), duration=3)
+        self.add_subcaption(step("level", 0), duration=3)
         self.play(FadeIn(arrows), FadeIn(tag), run_time=1)
         self.wait(2)
 
@@ -76,7 +73,7 @@ class SuperpositionScene(Scene):
             r"D_i = \frac{\|W_i\|^2}{\sum_j (\hat W_i \cdot W_j)^2}",
             color=palette.FOREGROUND,
         ).scale(0.9).move_to(RIGHT * 3.2 + UP * 1.6)
-        self.add_subcaption("D_i measures the share of a dimension each feature gets.", duration=2)
+        self.add_subcaption(step("formula"), duration=2)
         self.play(Write(formula), run_time=1.5)
         values = self._values(0).next_to(formula, DOWN, buff=0.5)
         self.play(FadeIn(values), run_time=0.5)
@@ -84,7 +81,7 @@ class SuperpositionScene(Scene):
         for k in range(1, len(self.runs)):
             new_tag = label(f"sparsity S = {self.runs[k]['sparsity']:g}", 28).next_to(frame, DOWN)
             new_values = self._values(k).next_to(formula, DOWN, buff=0.5)
-            self.add_subcaption(_describe(self.runs[k]), duration=2.5)
+            self.add_subcaption(step("level", k), duration=2.5)
             self.play(
                 level.animate.set_value(float(k)),
                 Transform(tag, new_tag),
@@ -92,7 +89,7 @@ class SuperpositionScene(Scene):
                 run_time=1.5,
             )
             self.wait(1)
-        self.add_subcaption("Sparse features can share dimensions: that is superposition.", duration=2)
+        self.add_subcaption(step("end"), duration=2)
         self.play(FadeOut(values), formula.animate.set_opacity(0.6), run_time=0.5)
         self.wait(1.5)
 
