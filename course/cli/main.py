@@ -10,55 +10,9 @@ from typing import Any
 
 import click
 
+from course.cli.common import CONCEPT, CONTEXT, fail, load_course, report_plugin_errors
+from course.cli.contrib import attach as attach_contrib
 from course.render import FORMATS, QUALITIES
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-def _load(ctx: click.Context):
-    """The loaded course, once per invocation."""
-    from course import plugins
-
-    root = ctx.find_root()
-    if root.obj is None:
-        root.obj = {}
-    if "course" not in root.obj:
-        root.obj["course"] = plugins.load()
-    return root.obj["course"]
-
-
-class ConceptType(click.ParamType):
-    """A concept slug; an unknown one lists the valid choices."""
-
-    name = "concept"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        course = _load(ctx) if ctx else None
-        slugs = course.slugs() if course else []
-        if value in slugs:
-            return value
-        choices = ", ".join(slugs) or "(no concepts are installed)"
-        self.fail(f"unknown concept {value!r}; choose one of: {choices}", param, ctx)
-
-    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str):
-        from click.shell_completion import CompletionItem
-
-        return [CompletionItem(s) for s in _load(ctx).slugs() if s.startswith(incomplete)]
-
-
-CONCEPT = ConceptType()
-
-
-def _fail(message: str, code: int = 1) -> None:
-    click.secho(f"Error: {message}", fg="red", err=True)
-    sys.exit(code)
-
-
-def _report_plugin_errors(course, strict: bool) -> None:
-    for err in course.errors:
-        click.secho(f"Error: {err}", fg="red", err=True)
-    if course.errors and strict:
-        sys.exit(1)
 
 
 @click.group(context_settings=CONTEXT)
@@ -75,7 +29,7 @@ def cli() -> None:
 @click.pass_context
 def list_(ctx: click.Context) -> None:
     """List the concepts in book order: slug, title, and the distribution providing it."""
-    course = _load(ctx)
+    course = load_course(ctx)
     rows = [(r.concept.slug, r.concept.title, r.plugin.distribution or r.plugin.name) for r in course.concepts]
     if rows:
         w1 = max(len(r[0]) for r in rows)
@@ -84,7 +38,7 @@ def list_(ctx: click.Context) -> None:
             click.echo(f"{slug:<{w1}}  {title:<{w2}}  {dist}")
     else:
         click.echo("No concepts are installed.")
-    _report_plugin_errors(course, strict=False)
+    report_plugin_errors(course, strict=False)
 
 
 @cli.command()
@@ -103,13 +57,13 @@ def run(ctx: click.Context, concept: str, seed: int, as_json: bool, quick: bool,
     from course import pipeline
     from course.plugins import PluginError
 
-    course = _load(ctx)
+    course = load_course(ctx)
     reg = course.get(concept)
     try:
         result, _ = pipeline.experiment(reg, seed=seed, device=device, quick=quick, use_cache=not no_cache)
         metrics = pipeline.metrics(reg, result)
     except PluginError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     doc = {"concept": concept, **metrics}
     if as_json:
         click.echo(json.dumps(doc, indent=1))
@@ -205,7 +159,7 @@ def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: s
     if not all_ and not concepts:
         raise click.UsageError("name a concept to render, or use --all")
     _preflight()
-    course = _load(ctx)
+    course = load_course(ctx)
     regs = course.concepts if all_ else [course.get(s) for s in dict.fromkeys(concepts)]
     reporter = _reporter(quiet)
     log = cache.cache_dir() / "logs" / "render.log"
@@ -221,16 +175,16 @@ def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: s
                     continue
                 if art.video is None:
                     if not all_:
-                        _fail(f"concept {reg.concept.slug!r} has no animation")
+                        fail(f"concept {reg.concept.slug!r} has no animation")
                     continue
                 written.append(publish_render(art, out, quality, chapters.captions_vtt(reg, art)))
     except PluginError as exc:
         reporter.close()
         book.write_log(log, [exc])
-        _fail(_plugin_failure(exc, log, "\n(use --keep-going to render the others)"))
+        fail(_plugin_failure(exc, log, "\n(use --keep-going to render the others)"))
     except RuntimeError as exc:
         reporter.close()
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         reporter.close()
     failures = [str(e) for e in outcome.errors]
@@ -310,7 +264,7 @@ def build(ctx: click.Context, out: Path, quality: str, download_quality: str | N
     from course.progress import fmt_seconds, summary
 
     _preflight()
-    course = _load(ctx)
+    course = load_course(ctx)
     reporter = _reporter(quiet)
     log = Path(out) / "build.log"
     with warnings.catch_warnings(record=True) as caught:  # shown after the progress, not through it
@@ -322,17 +276,17 @@ def build(ctx: click.Context, out: Path, quality: str, download_quality: str | N
         except PluginError as exc:
             reporter.close()
             _show_warnings(caught)
-            _fail(_plugin_failure(exc, log, "\n(use --keep-going to build the rest of the book)"))
+            fail(_plugin_failure(exc, log, "\n(use --keep-going to build the rest of the book)"))
         except book.SphinxFailed as exc:
             reporter.close()
             _show_warnings(caught)
             for err in exc.report.errors:
                 click.secho(f"failed: {err}", fg="yellow", err=True)
-            _fail(str(exc))
+            fail(str(exc))
         except RuntimeError as exc:
             reporter.close()
             _show_warnings(caught)
-            _fail(str(exc))
+            fail(str(exc))
         finally:
             reporter.close()
     _show_warnings(caught)
@@ -378,7 +332,7 @@ def clean(out: Path, all_: bool) -> None:
                         continue
                     shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
         except RuntimeError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         shutil.rmtree(out, ignore_errors=True)
         click.echo(f"removed {out} ({mb(n)})")
     kinds = cache.KINDS if all_ else ("analysis", "figures", "renders")
@@ -397,12 +351,11 @@ def _preflight() -> None:
     missing = missing_system_tools()
     if missing:
         lines = [f"  {what}: {how}" for what, how in missing]
-        _fail("missing system dependencies:\n" + "\n".join(lines))
+        fail("missing system dependencies:\n" + "\n".join(lines))
 
 
-from course import cli_contrib  # noqa: E402 - `course new`, `check`, `plugins` (plugin authors)
 
-cli_contrib.attach(cli)
+attach_contrib(cli)  # `course new`, `check`, `plugins` (plugin authors)
 
 
 def main() -> None:

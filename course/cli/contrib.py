@@ -1,8 +1,7 @@
 """Commands for plugin authors: ``course new``, ``course check`` and ``course plugins``.
 
-``course.cli`` attaches them to the ``course`` group. This module does not
-import ``course.cli`` at import time (that module imports this one); the
-shared helpers are looked up when a command runs.
+:mod:`course.cli.main` attaches them to the ``course`` group; both use
+:mod:`course.cli.common`, and neither imports the other's commands.
 """
 
 from __future__ import annotations
@@ -14,35 +13,26 @@ from typing import Any
 
 import click
 
-
-def _load(ctx: click.Context):
-    from course.cli import _load as load
-
-    return load(ctx)
+from course.cli.common import CONCEPT, load_course
 
 
 class _Concept(click.ParamType):
-    """``course.cli.CONCEPT``, resolved when used; an unknown slug also names
-    plugins that failed to load (a concept's plugin may be among them)."""
+    """:data:`course.cli.common.CONCEPT`; an unknown slug also prints the load
+    errors of the plugins that failed (the concept's plugin may be among them)."""
 
     name = "concept"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from course.cli import CONCEPT
-
         try:
             return CONCEPT.convert(value, param, ctx)
         except click.BadParameter as exc:
             message = exc.message
-            errors = _load(ctx).errors if ctx else []
+            errors = load_course(ctx).errors if ctx else []
             if errors:
-                names = ", ".join(sorted({e.plugin for e in errors}))
-                message += f" ({len(errors)} plugin error(s) in: {names}; see 'course plugins')"
+                message += f"; {len(errors)} plugin(s) failed to load: " + "; ".join(str(e) for e in errors)
             raise click.BadParameter(message, ctx, param, param_hint="'CONCEPT'") from None
 
-    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str):
-        from course.cli import CONCEPT
-
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
         return CONCEPT.shell_complete(ctx, param, incomplete)
 
 
@@ -60,7 +50,7 @@ def new(ctx: click.Context, name: str, directory: Path) -> None:
     """
     from course.scaffold import ScaffoldError, scaffold
 
-    course = _load(ctx)
+    course = load_course(ctx)
     taken = {r.concept.slug: r.plugin.distribution or r.plugin.name for r in course.concepts}
     try:
         target = scaffold(name, directory, taken=taken)
@@ -91,7 +81,7 @@ def check(ctx: click.Context, concepts: tuple[str, ...], seed: int, device: str,
     """
     from course.check import Problem, iter_check
 
-    course = _load(ctx)
+    course = load_course(ctx)
     failed = passed = 0
 
     def fail(p: Problem) -> None:
@@ -139,7 +129,7 @@ def plugin_rows(course) -> list[dict[str, Any]]:
 @click.pass_context
 def plugins_(ctx: click.Context, as_json: bool) -> None:
     """List installed plugins: distribution, version, the hooks each implements, load errors."""
-    course = _load(ctx)
+    course = load_course(ctx)
     rows = plugin_rows(course)
     errors = [{"plugin": e.plugin, "where": e.where, "message": e.message} for e in course.errors]
     if as_json:
