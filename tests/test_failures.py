@@ -19,7 +19,7 @@ from pathlib import Path
 import fakeplugins
 import pytest
 
-from course import book, cache, pipeline
+from course import book, cache, outdir, pipeline
 from course.plugins import PluginError
 from course.render import missing_system_tools
 from course.results import Result
@@ -314,7 +314,7 @@ def test_ctrl_c_stops_cleanly(sub) -> None:
     assert proc.returncode == 130 and "Interrupted." in err
     assert _eventually_dead(workers)
     assert [p.name for p in sub.out.iterdir() if p.name.startswith(".") and p.name != ".lock"] == []
-    with book.output_lock(sub.out):  # the lock was released
+    with outdir.output_lock(sub.out):  # the lock was released
         pass
 
 

@@ -10,8 +10,10 @@ import pytest
 import yaml
 
 from course import Claim, Concept, GlossaryEntry, Result, RoadmapEntry, hookimpl, pages
-from course.book import ChapterOutput, render_static_pages, write_toc
+from course.book import render_static_pages
+from course.chapters import ChapterOutput
 from course.plugins import PluginError, load
+from course.toc import write_toc
 
 
 class _Concept(Concept):

@@ -21,7 +21,7 @@ import fakeplugins
 import pytest
 from click.testing import CliRunner
 
-from course import book, cache, pipeline, plugins
+from course import book, cache, outdir, pipeline, plugins
 from course.cli import cli
 from course.progress import Event, Record, Reporter, Tracker, summary
 
@@ -231,7 +231,7 @@ def test_sync_tree_touches_only_what_changed(tmp_path: Path) -> None:
     for name, text in {"same.md": "same", "edit.md": "old", "gone.md": "bye", "sub/x.md": "x"}.items():
         (first / name).parent.mkdir(parents=True, exist_ok=True)
         (first / name).write_text(text)
-    assert book.sync_tree(first, dest) == (4, 0)
+    assert outdir.sync_tree(first, dest) == (4, 0)
     old = time.time() - 100
     for p in dest.rglob("*.md"):
         os.utime(p, (old, old))
@@ -240,7 +240,7 @@ def test_sync_tree_touches_only_what_changed(tmp_path: Path) -> None:
     (second / "same.md").write_text("same")
     (second / "edit.md").write_text("new")
     (second / "new.md").write_text("hello")
-    assert book.sync_tree(second, dest) == (2, 2)
+    assert outdir.sync_tree(second, dest) == (2, 2)
     assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*")) == ["edit.md", "new.md", "same.md"]
     assert (dest / "same.md").stat().st_mtime == pytest.approx(old)
     assert (dest / "edit.md").read_text() == "new" and (dest / "edit.md").stat().st_mtime > old + 50

@@ -150,7 +150,7 @@ def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: s
     """
     import time
 
-    from course import book, cache, chapters, pipeline
+    from course import cache, chapters, outdir, pipeline
     from course.plugins import PluginError
     from course.progress import summary
 
@@ -166,7 +166,7 @@ def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: s
     t0 = time.perf_counter()
     opts = pipeline.Options(seed=seed, device=device, quality=quality, fmt=fmt)
     try:
-        with book.output_lock(out, "render"):
+        with outdir.output_lock(out, "render"):
             outcome = pipeline.produce_all(course, regs, opts, jobs=jobs, emit=reporter, keep_going=keep_going)
             written = []
             for reg in regs:
@@ -180,7 +180,7 @@ def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: s
                 written.append(publish_render(art, out, quality, chapters.captions_vtt(reg, art)))
     except PluginError as exc:
         reporter.close()
-        book.write_log(log, [exc])
+        outdir.write_log(log, [exc])
         fail(_plugin_failure(exc, log, "\n(use --keep-going to render the others)"))
     except RuntimeError as exc:
         reporter.close()
@@ -189,7 +189,7 @@ def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: s
         reporter.close()
     failures = [str(e) for e in outcome.errors]
     if outcome.errors:
-        book.write_log(log, outcome.errors)
+        outdir.write_log(log, outcome.errors)
         failures.append(f"tracebacks: {log}")
     if not quiet:
         extra = [f"videos in {out}/ as SLUG-{quality}.{fmt}, with SLUG-{quality}.png and .vtt"] if written else []
@@ -318,14 +318,14 @@ def clean(out: Path, all_: bool) -> None:
     """
     import shutil
 
-    from course import book, cache
+    from course import cache, outdir
 
     def mb(n: int) -> str:
         return f"{n / 1e6:.1f} MB"
 
     if out.exists():
         try:
-            with book.output_lock(out, "clean"):
+            with outdir.output_lock(out, "clean"):
                 n = cache.size(out)
                 for child in out.iterdir():
                     if child.name in (".lock", ".lock-owner"):
