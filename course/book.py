@@ -62,8 +62,8 @@ def copy_static_pages(src: Path) -> None:
 
     root = resources.files("course_book")
     for item in root.iterdir():
-        if item.name.startswith(("__", ".")):
-            continue
+        if item.name.startswith(("__", ".")) or item.name == "templates":
+            continue  # templates/: the words of the generated pages (course.pages)
         _copy_tree(item, src / item.name)
     assets.install_mathjax(src / "_static")
 

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import warnings
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from course.concept import PAPER_URL, PARTS, RoadmapEntry
 from course.plugins import concept_order
+from course.words import environment
 
 if TYPE_CHECKING:
     from course.chapters import ChapterOutput
@@ -26,8 +28,6 @@ PAPER = PAPER_URL
 SECTIONS_GROUP: str = RoadmapEntry.__dataclass_fields__["group"].default
 #: the roadmap group for sequel papers
 SEQUELS_GROUP = "Sequel papers"
-#: the distribution whose plugins are built in (their entries are not attributed)
-BUILTIN_DISTRIBUTION = "superposition-course"
 
 _SECTION_NUMBER = re.compile(r"^§\s*(\d+)")
 
@@ -60,16 +60,46 @@ def section_span(titles: Sequence[str]) -> str:
 
 
 def _attribution(plugin: PluginInfo) -> str:
-    if plugin.distribution and plugin.distribution != BUILTIN_DISTRIBUTION:
-        return f" *(added by the `{plugin.name}` plugin)*"
+    """The plugin's name when it comes from another distribution than the
+    course's own (whose entries are the book's, not an addition), else ""."""
+    if plugin.distribution and plugin.distribution != own_distribution():
+        return plugin.name
     return ""
+
+
+def own_distribution() -> str:
+    """The name of the distribution that provides the ``course`` package."""
+    import importlib.metadata as md
+
+    names = md.packages_distributions().get("course", [])
+    return names[0] if names else ""
 
 
 # --------------------------------------------------------------------------- roadmap
 
 
+def page_template(name: str, **context: Any) -> str:
+    """Render the book's page template ``templates/NAME.md.j2`` (from
+    ``course_book``): the words of a generated page live there, not here."""
+    from importlib import resources
+
+    text = resources.files("course_book").joinpath("templates", f"{name}.md.j2").read_text(encoding="utf-8")
+    env = environment()
+    env.filters.update(plain=plain, one_line=_one_line, and_list=_and,
+                       link=lambda text, url: _link(text, url))
+    template = env.from_string(text)
+    return template.render(paper=PAPER, **context).rstrip("\n") + "\n"
+
+
+def plain(text: Any) -> str:
+    """Plugin text for a page: MyST markup may stay, raw HTML may not (``<``,
+    ``>`` and ``&`` are escaped, so a ``<script>`` shows as text)."""
+    return html.escape(str(text), quote=False)
+
+
 def roadmap(course: Course) -> str:
-    """The "future sections" page, grouped as the plugins registered it.
+    """The "future sections" page, grouped as the plugins registered it
+    (words: ``book/templates/roadmap.md.j2``).
 
     The paper's later sections (group :data:`SECTIONS_GROUP`) come first, then
     :data:`SEQUELS_GROUP`, then any other group alphabetically; inside a group
@@ -82,39 +112,14 @@ def roadmap(course: Course) -> str:
         items.sort(key=lambda e: (e[0].order, e[0].title))
     order = [g for g in (SECTIONS_GROUP, SEQUELS_GROUP) if g in groups]
     order += sorted(g for g in groups if g not in (SECTIONS_GROUP, SEQUELS_GROUP))
-
-    lines = [
-        "# Future sections (roadmap)",
-        "",
-        "**What comes after the geometry of superposition?** This book covers sections 1–4 of "
-        f"[Toy Models of Superposition]({PAPER}), up to and including the geometry of "
-        "superposition. The rest of the paper, and the papers that built on it, are next.",
-        "",
-    ]
     sections = [e.title for e, _ in groups.get(SECTIONS_GROUP, [])]
-    sequels = [_link(e.title, e.link) for e, _ in groups.get(SEQUELS_GROUP, [])]
-    if sections or sequels:
-        sentence = "In the future sections that will be written, we will focus on "
-        if sections:
-            sentence += f"{section_span(sections)} of the paper"
-        if sections and sequels:
-            sentence += " and "
-        if sequels:
-            sentence += "go over the following sequel papers: " + _and(sequels)
-        lines += [sentence + ".", ""]
-    if not groups:
-        lines += ["No plugin has registered a future section yet.", ""]
-    for group in order:
-        lines += [f"## {group}", ""]
-        for entry, plugin in groups[group]:
-            lines.append(f"- **{_link(entry.title, entry.link)}.** {_one_line(entry.description)}{_attribution(plugin)}")
-        lines.append("")
-    lines += [
-        "Every entry on this page comes from a plugin's `register_roadmap` hook, so a plugin "
-        "that adds a chapter or an exercise set can announce what it will cover here.",
-        "",
-    ]
-    return "\n".join(lines)
+    return page_template(
+        "roadmap",
+        groups=[(g, [{"title": e.title, "link": e.link, "description": _one_line(e.description),
+                      "attribution": _attribution(p)} for e, p in groups[g]]) for g in order],
+        sections=section_span(sections) if sections else "",
+        sequels=[_link(plain(e.title), e.link) for e, _ in groups.get(SEQUELS_GROUP, [])],
+    )
 
 
 # --------------------------------------------------------------------------- glossary
@@ -163,35 +168,16 @@ def glossary(course: Course, built: Sequence[str] | None = None) -> str:
     for message in dropped:
         warnings.warn(message, stacklevel=2)
     built_set = set(built or [])
-    chapters: dict[str, tuple[str, str]] = {}
+    chapters: dict[str, dict[str, str]] = {}
     for r in course.concepts:
         if r.concept.slug in built_set and r.plugin.name not in chapters:
-            chapters[r.plugin.name] = (r.concept.title, r.concept.slug)
-
-    lines = [
-        "# Glossary",
-        "",
-        "**What do the words in this book mean?** Each term below has a short definition, a "
-        "link to its source and, where a chapter explains it, a link to that chapter.",
-    ]
-    if "terminology" in built_set:
-        lines[-1] += (" The [terminology map](concepts/terminology.md) shows how the most often "
-                      "confused terms differ.")
-    lines.append("")
-    if not entries:
-        lines += ["No plugin has registered a glossary term yet.", ""]
-        return "\n".join(lines)
-    lines += ["````{glossary}"]
-    for entry, plugin in entries:
-        text = _one_line(entry.definition)
-        if entry.link:
-            text += f" ([source]({entry.link}))"
-        if plugin.name in chapters:
-            title, slug = chapters[plugin.name]
-            text += f" Explained in [{title}](concepts/{slug}.md)."
-        lines += [_one_line(entry.term), f"  {text}", ""]
-    lines += ["````", ""]
-    return "\n".join(lines)
+            chapters[r.plugin.name] = {"title": r.concept.title, "slug": r.concept.slug}
+    return page_template(
+        "glossary",
+        entries=[{"term": e.term, "definition": e.definition, "link": e.link, "chapter": chapters.get(p.name)}
+                 for e, p in entries],
+        concepts=sorted(built_set),
+    )
 
 
 # --------------------------------------------------------------------------- reproduction
