@@ -150,7 +150,8 @@ def build(
     out = Path(out)
     emit = emit or (lambda e: None)
     with outdir.output_lock(out):
-        report = BuildReport(errors=list(course.errors), log=out / "build.log")
+        log = out / "build.log"
+        report = BuildReport(errors=list(course.errors), log=log)
         try:
             if course.errors and not keep_going:
                 raise course.errors[0]
@@ -159,9 +160,9 @@ def build(
             report.chapters, report.records = _build_pages(course, out, quality, seed, device, keep_going, jobs, emit, quick, report,
                                                           download_quality)
             if report.errors:
-                outdir.write_log(report.log, report.errors)
+                outdir.write_log(log, report.errors)
             else:
-                report.log.unlink(missing_ok=True)
+                log.unlink(missing_ok=True)
             tracker = Tracker("book", emit)
             try:
                 with tracker.stage("sphinx") as h:
@@ -175,7 +176,7 @@ def build(
             report.sphinx_seconds = tracker.records[-1].seconds
             report.sphinx_skipped = tracker.records[-1].status == "cached"
         except PluginError as exc:
-            outdir.write_log(report.log, [*report.errors, exc])
+            outdir.write_log(log, [*report.errors, exc])
             raise
     report.seconds = time.perf_counter() - t0
     return report

@@ -204,7 +204,7 @@ class Concept(ABC):
         module = self.layout_module("analysis")
         if module is None or not hasattr(module, "metrics"):
             return {"runs": []}
-        return module.metrics(result)  # type: ignore[no-any-return]
+        return module.metrics(result)
 
     def judgements(self, metrics: dict[str, Any]) -> list[Judgement]:
         """The claims' verdicts on ``metrics``: by default ``analysis.claims(metrics)``."""
@@ -231,7 +231,7 @@ class Concept(ABC):
         module = self.layout_module("scene")
         if module is None or not hasattr(module, "animation"):
             return None
-        return module.animation(result, metrics)  # type: ignore[no-any-return]
+        return module.animation(result, metrics)
 
     def chapter(self) -> str:
         """The chapter template: by default ``chapter.md`` beside the module

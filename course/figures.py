@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from cycler import cycler  # noqa: E402 - matplotlib's own dependency
 from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
 
 from course_animations import palette  # noqa: E402
@@ -35,7 +36,7 @@ RC: dict[str, Any] = {
     "text.color": palette.INK,
     "figure.facecolor": palette.PAPER,
     "axes.facecolor": palette.PAPER,
-    "axes.prop_cycle": matplotlib.cycler(color=palette.FEATURES),
+    "axes.prop_cycle": cycler(color=palette.FEATURES),
     "savefig.dpi": 150,
     "savefig.bbox": "tight",
 }

@@ -8,13 +8,16 @@ a zero column).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
-from typing import NamedTuple, TypeVar
+from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
 import numpy as np
 import torch
 
 Array = TypeVar("Array", np.ndarray, torch.Tensor)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: columns with a norm below this count as exactly zero (not represented)
 EPS = 1e-6
@@ -23,20 +26,19 @@ EPS = 1e-6
 REPRESENTED = 0.5
 
 
-def _torch_in(fn: Callable[..., torch.Tensor | tuple[torch.Tensor, ...]]) -> Callable[..., object]:
-    """Run ``fn`` on torch (float64 for numpy input); hand back the input's kind."""
+def _torch_in(fn: Callable[Concatenate[torch.Tensor, P], R]) -> Callable[Concatenate[Any, P], Any]:
+    """Run ``fn`` on torch (float64 for numpy input); hand back the input's kind
+    (a numpy array, or a tuple of them, for numpy input)."""
 
-    def wrapper(W, *args, **kwargs):
+    @functools.wraps(fn)
+    def wrapper(W: Any, *args: P.args, **kwargs: P.kwargs) -> Any:
         if isinstance(W, torch.Tensor):
             return fn(W, *args, **kwargs)
         out = fn(torch.as_tensor(np.asarray(W, dtype=np.float64)), *args, **kwargs)
         if isinstance(out, tuple):
             return type(out)(*(o.numpy() for o in out))
-        return out.numpy()
+        return out.numpy()  # type: ignore[attr-defined]
 
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    wrapper.__wrapped__ = fn
     return wrapper
 
 
@@ -46,7 +48,7 @@ def _unit(W: torch.Tensor) -> torch.Tensor:
 
 
 @_torch_in
-def gram(W: Array) -> Array:
+def gram(W: torch.Tensor) -> torch.Tensor:
     """WᵀW, features × features: entry (i, j) = W_i · W_j.
 
     The diagonal is each feature's squared norm; an off-diagonal entry is how
@@ -56,13 +58,13 @@ def gram(W: Array) -> Array:
 
 
 @_torch_in
-def feature_norms(W: Array) -> Array:
+def feature_norms(W: torch.Tensor) -> torch.Tensor:
     """‖W_i‖ per feature: about 1 when a feature is fully represented, 0 when not."""
     return W.norm(dim=-2)
 
 
 @_torch_in
-def interference(W: Array) -> Array:
+def interference(W: torch.Tensor) -> torch.Tensor:
     """Σ_{j≠i} (Ŵ_i · W_j)² per feature: how strongly other features project
     onto feature i's direction. 0 means orthogonal to all others; ≥ 1 means
     some group of features can activate i as strongly as i itself."""
@@ -72,21 +74,21 @@ def interference(W: Array) -> Array:
 
 
 @_torch_in
-def features_learned(W: Array) -> Array:
+def features_learned(W: torch.Tensor) -> torch.Tensor:
     """‖W‖_F² = Σ_i ‖W_i‖²: roughly how many features the model represents
     (basis-independent)."""
     return W.square().sum(dim=(-2, -1))
 
 
 @_torch_in
-def dimensions_per_feature(W: Array) -> Array:
+def dimensions_per_feature(W: torch.Tensor) -> torch.Tensor:
     """D* = m / ‖W‖_F²: hidden dimensions per embedded feature (1 = one each,
     1/2 = antipodal pairs)."""
     return W.shape[-2] / W.square().sum(dim=(-2, -1))
 
 
 @_torch_in
-def feature_dimensionality(W: Array) -> Array:
+def feature_dimensionality(W: torch.Tensor) -> torch.Tensor:
     """D_i = ‖W_i‖² / Σ_j (Ŵ_i · W_j)², j over all features including i.
 
     The fraction of a dimension feature i owns: 1 alone, 1/2 in an antipodal
@@ -100,7 +102,7 @@ def feature_dimensionality(W: Array) -> Array:
 
 
 @_torch_in
-def gram_spectrum(W: Array) -> Array:
+def gram_spectrum(W: torch.Tensor) -> torch.Tensor:
     """Eigenvalues of WᵀW, largest first (= squared singular values of W).
 
     At most m are non-zero, so WᵀW is not invertible when n > m: the
@@ -110,7 +112,7 @@ def gram_spectrum(W: Array) -> Array:
 
 
 @_torch_in
-def gram_rank(W: Array, rtol: float = 1e-3) -> Array:
+def gram_rank(W: torch.Tensor, rtol: float = 1e-3) -> torch.Tensor:
     """Numerical rank of WᵀW: eigenvalues above ``rtol`` × the largest."""
     ev = torch.linalg.eigvalsh(W.transpose(-1, -2) @ W)
     top = ev.max(dim=-1, keepdim=True).values.clamp_min(EPS)
@@ -118,7 +120,7 @@ def gram_rank(W: Array, rtol: float = 1e-3) -> Array:
 
 
 @_torch_in
-def participation(W: Array) -> Array:
+def participation(W: torch.Tensor) -> torch.Tensor:
     """Participation ratio of each feature over hidden dimensions:
     (Σ_k W_ki²)² / Σ_k W_ki⁴, from 1 (one neuron) to m (spread evenly over
     all); 0 for a zero column. How *distributed* a code is, which is a
@@ -138,7 +140,7 @@ class NeuronPolysemanticity(NamedTuple):
 
 
 @_torch_in
-def neuron_polysemanticity(W: Array, threshold: float = 0.9, positive: bool = False) -> NeuronPolysemanticity:
+def neuron_polysemanticity(W: torch.Tensor, threshold: float = 0.9, positive: bool = False) -> NeuronPolysemanticity:
     """How many features each neuron (row of W) serves, for the
     privileged-basis model h = ReLU(Wx).
 
@@ -156,7 +158,7 @@ def neuron_polysemanticity(W: Array, threshold: float = 0.9, positive: bool = Fa
     if positive:
         W = W.clamp_min(0)
     rows = W.transpose(-1, -2)  # (..., n, m): columns are neurons
-    fpn = participation.__wrapped__(rows)
+    fpn = participation(rows)  # a tensor in, a tensor out
     norms = W.norm(dim=-1)
     mono = torch.where(norms > EPS, W.abs().amax(dim=-1) / norms.clamp_min(EPS), torch.zeros_like(norms))
     return NeuronPolysemanticity(fpn, mono, mono > threshold)
@@ -170,7 +172,7 @@ class LossTerms(NamedTuple):
 
 
 @_torch_in
-def loss_decomposition(W: Array, importance: Array | float = 1.0) -> LossTerms:
+def loss_decomposition(W: torch.Tensor, importance: torch.Tensor | float = 1.0) -> LossTerms:
     """The paper's decomposition of the linear model's loss,
     L ∝ Σ_i I_i (1 − ‖W_i‖²)² + Σ_{i≠j} I_j (W_j · W_i)².
 

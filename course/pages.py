@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 PAPER = PAPER_URL
 #: the roadmap group for the paper's own later sections (RoadmapEntry's default)
-SECTIONS_GROUP: str = RoadmapEntry.__dataclass_fields__["group"].default
+SECTIONS_GROUP: str = RoadmapEntry("", "").group
 #: the roadmap group for sequel papers
 SEQUELS_GROUP = "Sequel papers"
 
@@ -136,9 +136,9 @@ def glossary_entries(course: Course) -> tuple[list[tuple[GlossaryEntry, PluginIn
     """
     first_order: dict[str, tuple[int, str, int, str]] = {}
     for r in course.concepts:
-        key = concept_order(r.concept)
+        rank = concept_order(r.concept)
         name = r.plugin.name
-        first_order[name] = min(first_order.get(name, key), key)
+        first_order[name] = min(first_order.get(name, rank), rank)
     none = (len(PARTS) + 1, "", 0, "")
     ranked = sorted(enumerate(course.glossary), key=lambda ie: (first_order.get(ie[1][1].name, none), ie[0]))
     kept: dict[str, tuple[GlossaryEntry, PluginInfo]] = {}

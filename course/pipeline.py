@@ -139,17 +139,13 @@ def _experiment(
         return result
 
     path = cache.experiment_path(c, settings, seed, device)
-
-    def cached() -> tuple[Result | None, Path | None]:
-        return (_load_result(path) if lookup else None), path
-
-    hit, path = cached()
+    hit = _load_result(path) if lookup else None
     if hit is not None:
         return hit, True, path
     if not save:
         return train(), False, None
     with cache.lock("experiments", c.slug, on_wait):
-        hit, path = cached()  # another build may have made it while we waited
+        hit = _load_result(path) if lookup else None  # another build may have made it while we waited
         if hit is not None:
             return hit, True, path
         result = train()
@@ -532,7 +528,9 @@ def produce_all(
         _set_threads(default_jobs())
         for reg in todo:
             try:
-                out.artifacts[reg.concept.slug] = produce(reg, opts, emit)
+                art = produce(reg, opts, emit)
+                assert art is not None  # only_cached is off: produce() always makes it
+                out.artifacts[reg.concept.slug] = art
             except PluginError as exc:
                 fail(reg, exc)
     elif todo:
@@ -575,7 +573,7 @@ def _produce_parallel(course: Course, todo: list[Registered], opts: Options, wor
                                   "the worker process died (killed, out of memory, or crashed)", "")
             if err is not None:
                 fail(reg, PluginError(*err))
-            else:
+            elif art is not None:
                 out.artifacts[reg.concept.slug] = art
     except BaseException:
         _terminate(ex)

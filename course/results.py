@@ -45,7 +45,7 @@ class Result:
         directory = Path(directory)
         directory.parent.mkdir(parents=True, exist_ok=True)
         buf = io.BytesIO()
-        np.savez_compressed(buf, **self.arrays)
+        np.savez_compressed(buf, **self.arrays)  # type: ignore[arg-type]  # numpy's stub reads ** as allow_pickle
         data = buf.getvalue()
         meta = {
             "concept": self.concept,
