@@ -14,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from course.paper import PAPER_URL
 from course.words import WORDS_FILE, Words
 
 if TYPE_CHECKING:  # manim is heavy; plugin modules import it lazily too
@@ -21,8 +22,6 @@ if TYPE_CHECKING:  # manim is heavy; plugin modules import it lazily too
 
     from course.results import Result
 
-#: the paper this course teaches
-PAPER_URL = "https://transformer-circuits.pub/2022/toy_model/index.html"
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 

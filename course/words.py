@@ -34,6 +34,8 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from course.paper import PAPER_URL
+
 #: the file name of a plugin's words, beside its ``__init__.py``
 WORDS_FILE = "words.md.j2"
 #: what a scene passes to ``add_subcaption`` to say "narration step NAME (INDEX)"
@@ -63,8 +65,6 @@ def environment() -> SandboxedEnvironment:
     env.filters["num"] = num
     env.filters["g"] = g
     env.globals["num"] = num
-    from course.concept import PAPER_URL  # here, not at the top: concept imports this module
-
     env.globals["paper"] = PAPER_URL
     return env
 
