@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import re
 import subprocess
 import sys
 import sysconfig
@@ -24,7 +25,9 @@ from click.testing import CliRunner
 
 from course import Animation, Claim, Concept, Figure, Result, check, hookimpl, plugins
 from course.cli import cli
+from course.concept import LAYOUT
 from course.scaffold import Names, ScaffoldError, render_files, scaffold
+from course.words import WORDS_FILE, Words
 
 COURSE = Path(sys.executable).with_name("course")
 
@@ -51,6 +54,17 @@ def test_bad_names_are_refused(name: str) -> None:
         Names.from_name(name)
 
 
+def _functions(path: Path) -> dict[str, ast.FunctionDef]:
+    """The top-level functions of a Python file, by name."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+def _classes(path: Path) -> dict[str, ast.ClassDef]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
 def test_new_writes_an_installable_plugin(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["new", "coat-check", "--dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
@@ -59,43 +73,81 @@ def test_new_writes_an_installable_plugin(tmp_path: Path) -> None:
     assert files == [
         "README.md",
         "course_coat_check/__init__.py",
+        "course_coat_check/analysis.py",
         "course_coat_check/chapter.md",
+        "course_coat_check/experiment.py",
+        "course_coat_check/figures.py",
         "course_coat_check/scene.py",
+        "course_coat_check/words.md.j2",
         "pyproject.toml",
         "tests/test_course_coat_check.py",
     ]
     assert "pip install -e" in result.output
+    # every file of the plugin layout, as course.Concept's defaults read them
+    pkg = root / "course_coat_check"
+    assert {filename for filename, _ in LAYOUT.values()} | {WORDS_FILE, "chapter.md"} <= {
+        p.name for p in pkg.iterdir()}
 
     meta = tomllib.loads((root / "pyproject.toml").read_text())
     assert meta["project"]["name"] == "course-coat-check"
     assert meta["project"]["entry-points"]["course"] == {"coat-check": "course_coat_check"}
     assert any(d.startswith("superposition-course") for d in meta["project"]["dependencies"])
     assert meta["tool"]["setuptools"]["packages"] == ["course_coat_check"]
-    assert "*.md" in meta["tool"]["setuptools"]["package-data"]["course_coat_check"]
+    data = meta["tool"]["setuptools"]["package-data"]["course_coat_check"]
+    assert "*.md" in data and "*.j2" in data  # chapter.md and words.md.j2 ship in the wheel
 
     for f in files:  # every template variable was filled in
         text = (root / f).read_text()
         assert "{=" not in text and "=}" not in text, f
         assert "__module__" not in text, f
-
-    # the module implements every hook there is, each marked with @hookimpl
-    tree = ast.parse((root / "course_coat_check/__init__.py").read_text())
-    marked = {
-        node.name for node in tree.body
-        if isinstance(node, ast.FunctionDef) and any(ast.unparse(d) == "hookimpl" for d in node.decorator_list)
-    }
-    hooks = {n for n in dir(plugins.plugin_manager().hook) if not n.startswith("_")}
-    assert marked == hooks
     for f in files:
         if f.endswith(".py"):
             ast.parse((root / f).read_text(), filename=f)
 
+    # __init__.py is short: the concept (run() hands over to experiment.run), CONCEPT, the hook
+    init = pkg / "__init__.py"
+    tree = ast.parse(init.read_text())
+    marked = {
+        node.name for node in tree.body
+        if isinstance(node, ast.FunctionDef) and any(ast.unparse(d) == "hookimpl" for d in node.decorator_list)
+    }
+    assert marked == {"register_concepts"}
+    (cls,) = _classes(init).values()
+    assert cls.name == "CoatCheck" and [ast.unparse(b) for b in cls.bases] == ["Concept"]
+    methods = {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef)}
+    assert list(methods) == ["run"]
+    assert "experiment.run(experiment.Settings(**settings)" in ast.unparse(methods["run"])
+    assert any(isinstance(n, ast.Assign) and ast.unparse(n.targets[0]) == "CONCEPT" for n in tree.body)
+    assert 'slug="coat-check"' in init.read_text()
+    assert len(init.read_text().splitlines()) < 60
+
+    # each layout file holds its stage
+    settings = _classes(pkg / "experiment.py")["Settings"]
+    assert any(ast.unparse(d).startswith("dataclass(frozen=True") for d in settings.decorator_list)
+    assert "quick" in {n.name for n in settings.body if isinstance(n, ast.FunctionDef)}
+    assert "run" in _functions(pkg / "experiment.py")
+    assert "from course.engine import ToyConfig, train" in (pkg / "experiment.py").read_text()
+    assert {"metrics", "claims"} <= set(_functions(pkg / "analysis.py"))
+    assert "Judgement(" in (pkg / "analysis.py").read_text()
+    assert "draw" in _functions(pkg / "figures.py")
+    assert "animation" in _functions(pkg / "scene.py")
+    scene = (pkg / "scene.py").read_text()
+    assert "Animation(scene=partial(" in scene and "self.add_subcaption(step(" in scene
+
+    # the words: every caption, alt text, video title and description, narration, claim, glossary
+    words = Words.load(pkg / WORDS_FILE)
+    assert {"figure_norms_caption", "figure_norms_alt", "video_title", "video_description",
+            "claim_sparse_superposition", "measured_sparse_superposition",
+            "tolerance_sparse_superposition", "glossary"} <= set(words.names())
+    steps = set(re.findall(r'step\("([a-z_]\w*)"', scene))
+    assert steps and {f"narration_{s}" for s in steps} <= set(words.names())
+    assert [term for term, _, _ in words.glossary()] == ["Represented feature"]
+
     # the chapter template is a template (numbers come from the metrics), titled by NAME
-    chapter = (root / "course_coat_check/chapter.md").read_text()
+    chapter = (pkg / "chapter.md").read_text()
     assert chapter.startswith("# Coat check\n")
     assert "**{{ concept.question }}**" in chapter
     assert "{{ video }}" in chapter and "{{ figures.norms }}" in chapter
-    assert 'slug="coat-check"' in (root / "course_coat_check/__init__.py").read_text()
 
 
 def test_new_renders_the_same_files_it_writes(tmp_path: Path) -> None:
@@ -449,8 +501,7 @@ def test_scaffolded_plugin_end_to_end_in_a_throwaway_venv(tmp_path: Path) -> Non
 
     plugins_doc = json.loads(course("plugins", "--json").stdout)
     assert plugins_doc["plugins"][0]["distribution"] == "course-e2e-demo"
-    assert plugins_doc["plugins"][0]["hooks"] == sorted(
-        ["register_commands", "register_concepts", "register_glossary", "register_roadmap"])
+    assert plugins_doc["plugins"][0]["hooks"] == ["register_concepts"]
 
     ran = course("run", "e2e-demo", "--json")
     assert ran.returncode == 0, ran.stderr
@@ -462,18 +513,21 @@ def test_scaffolded_plugin_end_to_end_in_a_throwaway_venv(tmp_path: Path) -> Non
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.startswith("ok   e2e-demo (plugin 'e2e-demo')")
 
-    weights = course("e2e-demo-weights", "--quick")  # the command it adds through register_commands
-    assert weights.returncode == 0, weights.stderr
-    assert weights.stdout.startswith("S = 0: W (rows: neurons, columns: features)")
-
     built = course("build", "--out", str(tmp_path / "book"))
     assert built.returncode == 0, built.stderr
-    html = (tmp_path / "book" / "_build" / "html" / "concepts" / "e2e-demo.html").read_text()
+    site = tmp_path / "book" / "_build" / "html"
+    html = " ".join((site / "concepts" / "e2e-demo.html").read_text().split())
     assert "E2e demo" in html and "How many features fit in two neurons?" in html
-    assert f"the same model gives {sparse['features_represented']} of them a direction" in " ".join(html.split())
+    assert f"the same model gives {sparse['features_represented']} of them a direction" in html
     assert "e2e-demo.mp4" in html
-    roadmap = (tmp_path / "book" / "_build" / "html" / "roadmap.html").read_text()
-    assert "E2e demo: more neurons" in roadmap
+    # the words file gave the figure, the video, the claim and the glossary their words
+    assert f"{sparse['features_represented']} of 4 features above 0.5 at S = 0.9" in html
+    assert "4 features, 2 neurons" in html
+    assert "With sparse features, a ReLU model represents more features" in html
+    captions = (site / "_static" / "media" / "e2e-demo.vtt").read_text()
+    assert "4 features must share 2 hidden neurons." in captions
+    assert "@" not in captions  # every narration step became its words
+    assert "Represented feature" in (site / "glossary.html").read_text()
 
     # the scaffold's own tests pass in that environment too
     own = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")],
