@@ -7,11 +7,25 @@ from typing import Any
 
 import numpy as np
 
+from course import Result
 from course.figures import GRAM_CMAP, save, style
 from course_animations import palette
 
 #: one marker per code in the scatter, so codes stay apart without relying on colour
 MARKERS = ["o", "s", "D", "^", "v", "P", "X", "*"]
+#: the codes both figures show, lettered A, B, C, ... in this order (the words
+#: blocks figure_codes_caption and codes_summary list the same codes)
+SHOWN = ["neurons", "distributed", "distributed-spread", "superposition", "superposition-aligned"]
+
+
+def draw(result: Result, metrics: dict[str, Any], outdir: Path) -> dict[str, Path]:
+    """The figures of the chapter, by name (their words are in words.md.j2)."""
+    runs = {r["name"]: r for r in metrics["runs"]}
+    shown = [runs[n] for n in SHOWN]
+    return {
+        "codes": codes_figure(shown, outdir / "distributed-codes.png"),
+        "axes": axes_figure(shown, outdir / "distributed-axes.png"),
+    }
 
 
 def codes_figure(runs: list[dict[str, Any]], path: Path) -> Path:

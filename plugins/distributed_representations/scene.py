@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -21,14 +22,22 @@ from manim import (
     always_redraw,
 )
 
+from course import Animation, Result, step
 from course import metrics as M
 from course_animations import palette
 from course_animations.mobjects import axes_cross, feature_arrows, gram_heatmap, label, unit_circle
-from course_plugins.distributed_representations import rotation_matrix
+
+from .rotation import rotation_matrix
 
 SCALE = 2.2
 ORIGIN = LEFT * 3.3 + DOWN * 0.5
 PANEL = RIGHT * 3.3
+
+
+def animation(result: Result, metrics: dict[str, Any]) -> Animation:
+    """The video of the chapter: its title, description and narration are in words.md.j2."""
+    return Animation(scene=partial(DistributedScene, result["W_plane"].astype(np.float64),
+                                   result["W_squeezed"].astype(np.float64), metrics))
 
 
 def _table(W: np.ndarray) -> VGroup:
@@ -41,15 +50,6 @@ def _table(W: np.ndarray) -> VGroup:
         cells += [label(str(i + 1), 24, color), label(f"{part[i]:.2f}", 24, color),
                   label(f"{interf[i]:.2f}", 24, color)]
     return VGroup(*cells).arrange_in_grid(rows=W.shape[1] + 1, cols=3, buff=(0.45, 0.15))
-
-
-def _opposite_pair(W: np.ndarray) -> tuple[int, int, float]:
-    """The two features whose directions are closest to opposite, and their cosine."""
-    U = W / np.maximum(np.linalg.norm(W, axis=0, keepdims=True), 1e-9)
-    C = U.T @ U
-    np.fill_diagonal(C, np.inf)
-    i, j = np.unravel_index(np.argmin(C), C.shape)
-    return int(min(i, j)), int(max(i, j)), float(C[i, j])
 
 
 class DistributedScene(Scene):
@@ -72,13 +72,10 @@ class DistributedScene(Scene):
     def construct(self) -> None:
         mt = self.metrics
         turn = np.radians(mt["plane_turn_deg"])
-        spread = mt["plane_spread"]
         W = self.W_plane
 
         title = label("Spread out is not squeezed in", 36).to_edge(UP)
-        self.add_subcaption(
-            "A model trained with two features and two hidden units; the arrows are its learned directions.",
-            duration=3)
+        self.add_subcaption(step("intro"), duration=3)
         self.play(Write(title), run_time=1.0)
         frame = VGroup(axes_cross(SCALE), unit_circle(SCALE)).move_to(ORIGIN)
         names = VGroup(
@@ -97,34 +94,23 @@ class DistributedScene(Scene):
         self.play(FadeIn(panel[0]), FadeIn(panel[2]), FadeIn(live), run_time=0.8)
         self.wait(1.2)
 
-        self.add_subcaption(
-            f"Turn the basis by {abs(mt['plane_turn_deg']):.0f}°: each unit now mixes both features "
-            f"(participation {spread['participation'][0]:.2f}), yet the arrows stay at right angles "
-            f"(interference {spread['max_interference']:.2f}) and WᵀW does not change.", duration=5)
+        self.add_subcaption(step("turn"), duration=5)
         self.play(angle.animate.set_value(turn), run_time=3.0)
         self.wait(2.0)
-        self.add_subcaption("Distributed, and no superposition: as many features as dimensions.", duration=2.5)
+        self.add_subcaption(step("distributed"), duration=2.5)
         self.wait(2.5)
 
         # the third feature: a second trained model, 3 sparse features in 2 dimensions
         Wq = self.W_squeezed
-        sq = mt["runs"][mt["by_name"]["squeezed"]]
-        i, j, cos = _opposite_pair(Wq)
         new_panel = self._panel(Wq, f"{Wq.shape[1]} features, 2 units")
         new_arrows = feature_arrows(Wq, SCALE).shift(ORIGIN)
         self.remove(arrows, live)
         still = feature_arrows(rotation_matrix(turn) @ W, SCALE).shift(ORIGIN)
         still_table = _table(rotation_matrix(turn) @ W).move_to(panel[1])
         self.add(still, still_table)
-        self.add_subcaption(
-            f"Now squeeze a third feature into the same two dimensions (a model trained on sparse "
-            f"features): features {i + 1} and {j + 1} end up pointing in opposite directions "
-            f"(cosine {cos:.2f}).", duration=4)
+        self.add_subcaption(step("squeeze"), duration=4)
         self.play(Transform(still, new_arrows), FadeOut(still_table), FadeOut(panel),
                   FadeIn(new_panel), run_time=1.5)
         self.wait(2.5)
-        self.add_subcaption(
-            f"{sq['features_per_dimension']:.2f} features per dimension, and interference "
-            f"{sq['max_interference']:.2f}: that is superposition. Spreading a feature over units "
-            f"and squeezing features in are different things.", duration=4.5)
+        self.add_subcaption(step("squeezed"), duration=4.5)
         self.wait(4.5)

@@ -8,12 +8,9 @@ import numpy as np
 import pytest
 from helpers import course_json
 
-from course_plugins.distributed_representations import (
-    CONCEPT,
-    best_rotation,
-    describe_code,
-    rotation_matrix,
-)
+from course_plugins.distributed_representations import CONCEPT
+from course_plugins.distributed_representations.analysis import describe_code
+from course_plugins.distributed_representations.rotation import best_rotation, rotation_matrix
 
 RUN_KEYS = {"name", "n_features", "n_hidden", "participation", "features_per_dimension",
             "max_interference", "interference", "loss", "trained"}
@@ -141,13 +138,22 @@ def test_quick_run_json_and_rotation_invariance():
 
 
 def test_quick_figures_and_chapter(tmp_path):
-    from course.book import render_template
+    from course import chapters, plugins
+    from course.markup import render_template
 
     result = CONCEPT.run(CONCEPT.settings(quick=True))
     metrics = CONCEPT.metrics(result)
     figs = CONCEPT.figures(result, metrics, tmp_path)
     assert [f.name for f in figs] == ["codes", "axes"]
     assert all(f.path.stat().st_size > 10_000 for f in figs)
+    # the words file gives each figure its caption and alt text
+    reg = plugins.load().get("distributed-representations")
+    figs = chapters.describe(reg, metrics, figs, None, [], False).figures
+    assert all(f.caption and f.alt for f in figs)
+    codes = figs[0]
+    assert codes.caption.startswith("**Five codes, read two ways.** A: one unit per feature; B: ")
+    assert "E: superposition, turned onto the units. Top row:" in codes.caption
+    assert codes.alt.startswith("Two rows of five heat maps. one unit per feature (5 features, 5 units): participation ")
     page = render_template(CONCEPT.chapter(), concept=CONCEPT, metrics=metrics, runs=metrics["runs"],
                            figures={"codes": "FIG-CODES", "axes": "FIG-AXES"}, video="VIDEO",
                            claims=CONCEPT.claims(metrics))
@@ -188,11 +194,17 @@ def test_full_claims_hold(full):
 
 @pytest.mark.slow
 def test_scene_ends_with_three_arrows_and_a_gram_matrix():
-    from course import render
+    from course import plugins, render
 
     result = CONCEPT.run(CONCEPT.settings(quick=True))
     metrics = CONCEPT.metrics(result)
     scene = render.construct(CONCEPT.animation(result, metrics))
+    # every caption is a narration step whose words render
+    words = plugins.load().get("distributed-representations").concept.words()
+    narration = [words.narration(str(sub.content), **CONCEPT.words_context(metrics))
+                 for sub in scene.renderer.file_writer.subcaptions]
+    assert len(narration) == 5 and all(narration) and not any(n.startswith("@") for n in narration)
+    assert narration[-1].endswith("squeezing features in are different things.")
     frame = np.asarray(scene.renderer.get_frame())[..., :3].astype(int)
     left = frame[:, : frame.shape[1] // 2]
     # the third feature's arrow (pink) is drawn on the left

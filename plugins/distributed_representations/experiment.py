@@ -1,0 +1,116 @@
+"""The distributed-representations experiment: square codes (n = m, no
+superposition) and a code with twice as many features as dimensions, each
+trained and then turned by a rotation of its hidden basis that spreads the
+features out or lines them up with the units."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from course import Result
+
+from .rotation import best_rotation
+
+#: the trained codes: name -> (model, n_features, n_hidden, density key)
+TRAINED: dict[str, tuple[str, int, int, str]] = {
+    "neurons": ("neuron", 5, 5, "dense"),
+    "distributed": ("relu", 5, 5, "dense"),
+    "superposition": ("relu", 10, 5, "sparse"),
+    "plane": ("relu", 2, 2, "dense"),
+    "squeezed": ("relu", 3, 2, "sparse"),
+}
+#: codes made by rotating a trained one: name -> (source, "spread" | "align")
+ROTATED: dict[str, tuple[str, str]] = {
+    "distributed-spread": ("distributed", "spread"),
+    "superposition-aligned": ("superposition", "align"),
+    "neurons-spread": ("neurons", "spread"),
+}
+#: order of the runs in the JSON, the table and the figure
+ORDER = [
+    "neurons", "distributed", "distributed-spread", "neurons-spread",
+    "superposition", "superposition-aligned", "plane", "squeezed",
+]
+
+
+def source_of(name: str) -> str:
+    """The trained code ``name`` is (a rotated code's source, else itself)."""
+    return ROTATED[name][0] if name in ROTATED else name
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the experiment trains; :meth:`quick` is the smallest that exercises the code."""
+
+    dense_density: float = 0.5
+    sparse_density: float = 0.05
+    importance: float = 1.0
+    n_seeds: int = 8
+    steps: int = 3000
+    batch_size: int = 1024
+    lr: float = 5e-3
+    lr_schedule: str = "cosine"
+    rotation_steps: int = 400
+    rotation_starts: int = 4
+    eval_batch: int = 32768
+
+    @classmethod
+    def quick(cls) -> Settings:
+        return cls(n_seeds=1, steps=200, batch_size=256, rotation_steps=40, rotation_starts=2,
+                   eval_batch=4096)
+
+    def density(self, key: str) -> float:
+        """The feature density called ``key`` ("dense" or "sparse")."""
+        return getattr(self, f"{key}_density")  # type: ignore[no-any-return]
+
+
+def run(s: Settings, seed: int = 0, device: str = "cpu",
+        progress: Callable[[int, int], None] | None = None) -> Result:
+    """Train every code of :data:`TRAINED`, rotate them into :data:`ROTATED`, and
+    measure every code's loss on one fixed evaluation batch of its source's data."""
+    import torch
+
+    from course.engine import ToyConfig, loss_per_instance, sample_batch, train
+
+    arrays: dict[str, np.ndarray] = {}
+    configs: dict[str, ToyConfig] = {}
+    total = len(TRAINED) * s.steps
+    for j, (name, (model, n, m, dens)) in enumerate(TRAINED.items()):
+        cfg = ToyConfig.sweep(
+            n, m, importance=s.importance, density=[s.density(dens)], model=model,
+            n_seeds=s.n_seeds, steps=s.steps, batch_size=s.batch_size, lr=s.lr,
+            lr_schedule=s.lr_schedule,
+        )
+        step = (lambda done, _t, _j=j: progress(_j * s.steps + done, total)) if progress else None
+        tr = train(cfg, seed=seed + j, device=device, progress=step)
+        configs[name] = cfg
+        arrays[f"W_{name}"] = tr.best_W[0].astype(np.float64)
+        arrays[f"b_{name}"] = tr.best_b[0].astype(np.float64)
+    for name, (source, goal) in ROTATED.items():
+        R = best_rotation(arrays[f"W_{source}"], goal, steps=s.rotation_steps,
+                          starts=s.rotation_starts, seed=seed)
+        arrays[f"R_{name}"] = R
+        arrays[f"W_{name}"] = R @ arrays[f"W_{source}"]
+        arrays[f"b_{name}"] = arrays[f"b_{source}"].copy()
+
+    # every code's loss on one fixed evaluation batch of its source's data, so a
+    # trained code and its rotation are compared on exactly the same inputs
+    losses = {}
+    for name in ORDER:
+        cfg = configs[source_of(name)]
+        imp, _ = cfg.arrays()
+        x = sample_batch(cfg, s.eval_batch, seed=seed + 7).to(torch.float64)
+        W = torch.as_tensor(arrays[f"W_{name}"])[None]
+        b = torch.as_tensor(arrays[f"b_{name}"])[None]
+        loss = loss_per_instance(W, b, x, torch.as_tensor(imp)[:, None, :], cfg.model)
+        losses[name] = float(loss[0])
+    info = {
+        "models": {name: TRAINED[source_of(name)][0] for name in ORDER},
+        "densities": {name: s.density(TRAINED[source_of(name)][3]) for name in ORDER},
+        "losses": losses,
+    }
+    return Result("distributed-representations", asdict(s), seed,
+                  arrays={k: v.astype(np.float32) if k.startswith("b_") else v for k, v in arrays.items()},
+                  info=info)
