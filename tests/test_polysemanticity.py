@@ -12,8 +12,8 @@ import torch
 from helpers import course_json
 
 from course import metrics as M
-from course_plugins.polysemanticity import (
-    CONCEPT,
+from course_plugins.polysemanticity import CONCEPT
+from course_plugins.polysemanticity.analysis import (
     describe_groups,
     matches_regime,
     neuron_groups,
@@ -166,12 +166,18 @@ def test_quick_run_json():
 
 
 def test_quick_figure_and_chapter(tmp_path):
-    from course.book import render_template
+    from course import chapters, plugins
+    from course.markup import render_template
 
     result = CONCEPT.run(CONCEPT.settings(quick=True))
     metrics = CONCEPT.metrics(result)
     figs = CONCEPT.figures(result, metrics, tmp_path)
     assert [f.name for f in figs] == ["neurons"] and figs[0].path.stat().st_size > 10_000
+    # the words file gives the figure its caption and alt text
+    reg = plugins.load().get("polysemanticity")
+    (fig,) = chapters.describe(reg, metrics, figs, None, [], False).figures
+    assert fig.caption.startswith("**What each neuron stores, from dense to sparse data.**")
+    assert fig.alt.startswith("3 bar charts in a grid") and "density 0.75: " in fig.alt
     page = render_template(CONCEPT.chapter(), concept=CONCEPT, metrics=metrics, runs=metrics["runs"],
                            figures={"neurons": "FIGURE"}, video="VIDEO",
                            claims=CONCEPT.claims(metrics))
@@ -210,11 +216,17 @@ def test_full_main_claims_hold(full):
 
 @pytest.mark.slow
 def test_scene_ends_with_bars_and_legend():
-    from course import render
+    from course import plugins, render
 
     result = CONCEPT.run(CONCEPT.settings(quick=True))
     metrics = CONCEPT.metrics(result)
     scene = render.construct(CONCEPT.animation(result, metrics))
+    # every caption is a narration step whose words render
+    words = plugins.load().get("polysemanticity").concept.words()
+    narration = [words.narration(str(sub.content), **CONCEPT.words_context(metrics))
+                 for sub in scene.renderer.file_writer.subcaptions]
+    assert len(narration) == 9 and all(narration) and not any(n.startswith("@") for n in narration)
+    assert narration[0] == "Imagine the toy model's 10 features are topics of short messages, and it has only 5 neurons."
     frame = np.asarray(scene.renderer.get_frame())[..., :3].astype(int)
     background = np.array([0x0F, 0x17, 0x2A])
     drawn = np.abs(frame - background).sum(axis=-1) > 60

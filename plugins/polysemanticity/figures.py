@@ -7,8 +7,14 @@ from typing import Any
 
 import numpy as np
 
+from course import Result
 from course.figures import save, style
 from course_animations import palette
+
+
+def draw(result: Result, metrics: dict[str, Any], outdir: Path) -> dict[str, Path]:
+    """The figures of the chapter, by name (their words are in words.md.j2)."""
+    return {"neurons": neuron_figure(result["W"], metrics, outdir / "polysemanticity-neurons.png")}
 
 
 def stacked_segments(w: np.ndarray) -> list[tuple[int, float, float]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from manim import (
     Write,
 )
 
+from course import Animation, Result, step
 from course_animations import palette
 from course_animations.mobjects import label, neuron_bars
 
@@ -32,6 +34,11 @@ CHART_X = LEFT * 1.4
 #: the bars live between these heights (below the title and density tag,
 #: above the neuron names)
 TOP, BOTTOM = 2.3, -3.1
+
+
+def animation(result: Result, metrics: dict[str, Any]) -> Animation:
+    """The video of the chapter: its title, description and narration are in words.md.j2."""
+    return Animation(scene=partial(PolysemanticityScene, result["W"].astype(np.float64), metrics))
 
 
 def _layout(Ws: list[np.ndarray]) -> tuple[float, float]:
@@ -82,9 +89,7 @@ class PolysemanticityScene(Scene):
         run = runs[level]
 
         title = label("One neuron, two unrelated things", 36).to_edge(UP)
-        self.add_subcaption(
-            f"Imagine the toy model's {mt['n_features']} features are topics of short messages, "
-            f"and it has only {mt['n_hidden']} neurons.", duration=2)
+        self.add_subcaption(step("intro"), duration=2)
         self.play(Write(title), run_time=1.2)
 
         neuron = Circle(radius=0.75, color=palette.FOREGROUND, stroke_width=4).shift(RIGHT * 2.6 + DOWN * 0.3)
@@ -95,7 +100,7 @@ class PolysemanticityScene(Scene):
 
         card = None
         readout = None
-        for i, act in ((a, acts[0]), (b, acts[1]), (quiet, acts[2])):
+        for n, (i, act) in enumerate(((a, acts[0]), (b, acts[1]), (quiet, acts[2]))):
             new_card = VGroup(
                 RoundedRectangle(width=3.6, height=1.3, corner_radius=0.2, color=palette.feature_color(i)),
                 label("a message about", 20, palette.MUTED),
@@ -105,9 +110,7 @@ class PolysemanticityScene(Scene):
             new_card.move_to(LEFT * 3.4 + DOWN * 0.3)
             new_readout = label(f"activation {act:.2f}", 26, palette.FOREGROUND).next_to(neuron, UP, buff=0.3)
             glow = palette.mix(palette.BACKGROUND, palette.feature_color(i), min(1.0, act))
-            fires = "lights up" if act > 0.05 else "stays dark"
-            self.add_subcaption(
-                f"A message about {topics[i]}: neuron {k + 1} {fires} (activation {act:.2f}).", duration=2.2)
+            self.add_subcaption(step("message", n), duration=2.2)
             if card is None:
                 self.play(FadeIn(new_card), run_time=0.5)
                 self.play(neuron.animate.set_fill(glow, opacity=1.0), FadeIn(new_readout), run_time=0.8)
@@ -120,9 +123,7 @@ class PolysemanticityScene(Scene):
             readout = new_readout
             self.wait(0.9)
 
-        self.add_subcaption(
-            f"{topics[a].capitalize()} and {topics[b]} have nothing in common. Why does one neuron fire for both?",
-            duration=2.5)
+        self.add_subcaption(step("why"), duration=2.5)
         self.wait(2.5)
         self.play(FadeOut(VGroup(card, readout, neuron, name, wire)), run_time=0.6)
 
@@ -135,17 +136,13 @@ class PolysemanticityScene(Scene):
         legend = self._legend(topics)
         bars = self._bars(0, scale, base)
         tag = label(f"feature density {runs[0]['density']:g}", 26).next_to(title, DOWN, buff=0.25)
-        self.add_subcaption(
-            f"Each bar is one neuron's weights, one colour per topic. With dense data "
-            f"(density {runs[0]['density']:g}), {runs[0]['monosemantic_neurons']} of {m} neurons "
-            f"store a single topic.", duration=3.5)
+        self.add_subcaption(step("dense"), duration=3.5)
         self.play(FadeIn(axis), FadeIn(legend), FadeIn(bars), FadeIn(tag), run_time=1.0)
         self.wait(2.5)
 
         new_bars = self._bars(level, scale, base)
         new_tag = label(f"feature density {run['density']:g}", 26).next_to(title, DOWN, buff=0.25)
-        self.add_subcaption(
-            f"At density {run['density']:g}: {run['sharing']}.", duration=2.5)
+        self.add_subcaption(step("level"), duration=2.5)
         self.play(Transform(bars, new_bars), Transform(tag, new_tag), run_time=1.5)
         self.wait(1.0)
 
@@ -163,19 +160,12 @@ class PolysemanticityScene(Scene):
             label(f"{topics[a]} {column[a]:+.2f}", 22, palette.feature_color(a)),
             label(f"{topics[b]} {column[b]:+.2f}", 22, palette.feature_color(b)),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.1).next_to(legend, LEFT, buff=0.5).align_to(legend, UP)
-        self.add_subcaption(
-            f"Neuron {k + 1} has large positive weights for both {topics[a]} ({column[a]:.2f}) "
-            f"and {topics[b]} ({column[b]:.2f}): either topic alone makes it fire.", duration=3.5)
+        self.add_subcaption(step("weights"), duration=3.5)
         self.play(FadeIn(box), FadeIn(why), run_time=0.8)
         self.wait(2.7)
 
-        last = runs[-1]
         final_bars = self._bars(len(runs) - 1, scale, base)
-        final_tag = label(f"feature density {last['density']:g}", 26).next_to(title, DOWN, buff=0.25)
-        self.add_subcaption(
-            f"With the sparsest data (density {last['density']:g}), {last['monosemantic_neurons']} of {m} "
-            f"neurons are monosemantic: each serves {last['mean_features_per_neuron']:.1f} features on "
-            f"average, and the model stores {last['features_represented']} topics in {m} neurons.",
-            duration=4)
+        final_tag = label(f"feature density {runs[-1]['density']:g}", 26).next_to(title, DOWN, buff=0.25)
+        self.add_subcaption(step("sparse"), duration=4)
         self.play(FadeOut(box), FadeOut(why), Transform(bars, final_bars), Transform(tag, final_tag), run_time=1.5)
         self.wait(2.5)
