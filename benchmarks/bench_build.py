@@ -10,13 +10,19 @@ with a cache folder of its own (fresh unless --cache names one):
 3. edit        one chapter's text changed (a sentence is appended to the
                chapter template of --slug in the command's own process; the
                repository is not touched): only that page is rewritten;
-4. warm-fresh  nothing changed, but Sphinx rebuilds every page (--fresh), to
+4. words       one caption of --slug's words file changed (in the command's
+               own process, as above): no training, no figure, no video;
+5. scene       --slug's scene.py changed (its digest, in the command's own
+               process): one video rendered, nothing trained or drawn;
+6. warm-fresh  nothing changed, but Sphinx rebuilds every page (--fresh), to
                show what Sphinx's incremental build saves.
 
-Targets (issue 8, on the 2-core machine): cold <= 10 min at the default
-quality, warm <= 15 s, edit <= 30 s. Prints a table and, last, one line::
+Targets (on the 2-core machine): cold <= 10 min at the default quality,
+warm <= 15 s, edit and words <= 10 s; and the words build must train and
+render nothing, the scene build render exactly one video and train nothing
+(read from the build's summary). Prints a table and, last, one line::
 
-    cold_s=... warm_s=... edit_s=... warm_fresh_s=...
+    cold_s=... warm_s=... edit_s=... words_s=... scene_s=... warm_fresh_s=...
 
 Run: python benchmarks/bench_build.py [--jobs N] [--quality low] [--slug superposition]
      [--cache DIR] [--out DIR] [--skip-cold] [--keep-going]
@@ -32,33 +38,46 @@ import tempfile
 import time
 from pathlib import Path
 
-TARGETS = {"cold": 600.0, "warm": 15.0, "edit": 30.0}
+TARGETS = {"cold": 600.0, "warm": 15.0, "edit": 10.0, "words": 10.0}
 
 
-def _edit_and_build(slug: str, args: list[str]) -> None:
-    """The `course` command, with one sentence appended to ``slug``'s chapter text."""
+def _edit_and_build(kind: str, slug: str, args: list[str]) -> None:
+    """The `course` command, with ``slug``'s chapter text, words or scene edited
+    in this process only (``kind``: chapter, words or scene)."""
     import course.plugins as plugins
-    from course import cli
+    from course import cache, cli
+    from course.words import Words
 
     real_load = plugins.load
+    real_digest = cache.stage_digest
     stamp = time.strftime("%H:%M:%S")
 
     def load(*a, **k):
         course = real_load(*a, **k)
         concept = course.get(slug).concept
-        original = concept.chapter
-        concept.chapter = lambda: original() + f"\n\nThis sentence was added by the build benchmark at {stamp}.\n"
+        if kind == "chapter":
+            original = concept.chapter
+            concept.chapter = lambda: original() + f"\n\nThis sentence was added by the build benchmark at {stamp}.\n"
+        elif kind == "words":
+            text = (concept.source_dir() / "words.md.j2").read_text(encoding="utf-8")
+            edited = text.replace("{% endblock %}", f" (edited at {stamp}){{% endblock %}}", 1)
+            concept.words = lambda: Words(edited, "words.md.j2")
         return course
 
+    def digest(concept, stage):  # as if scene.py had been edited
+        value = real_digest(concept, stage)
+        return value + stamp if kind == "scene" and stage == "scene" and concept.slug == slug else value
+
     plugins.load = load
+    cache.stage_digest = digest
     sys.argv = ["course", *args]
     cli.main()
 
 
-def run(label: str, args: list[str], env: dict[str, str], edit: str | None = None) -> tuple[float, str]:
+def run(label: str, args: list[str], env: dict[str, str], edit: tuple[str, str] | None = None) -> tuple[float, str]:
     exe = Path(sys.executable).with_name("course")
     if edit:
-        cmd = [sys.executable, __file__, "--child-edit", edit, "--", *args]
+        cmd = [sys.executable, __file__, "--child-edit", *edit, "--", *args]
     else:
         cmd = [str(exe), *args]
     t0 = time.perf_counter()
@@ -72,9 +91,22 @@ def run(label: str, args: list[str], env: dict[str, str], edit: str | None = Non
     return seconds, proc.stderr
 
 
+def _rebuilt(log: str) -> list[tuple[str, str]]:
+    """(concept, stage) of every stage the build computed, from its progress lines
+    (``SLUG: experiment trained in ...``, ``SLUG: video rendered in ...``)."""
+    done = []
+    for line in log.splitlines():
+        head, sep, rest = line.partition(": ")
+        word = rest.split(" ", 2)
+        if sep and head != "book" and len(word) > 1 and word[0] in ("experiment", "figures", "video") \
+                and word[1] in ("trained", "drawn", "rendered", "built"):
+            done.append((head.strip(), word[0]))
+    return done
+
+
 def main() -> None:
-    if len(sys.argv) > 2 and sys.argv[1] == "--child-edit":
-        _edit_and_build(sys.argv[2], sys.argv[4:])
+    if len(sys.argv) > 3 and sys.argv[1] == "--child-edit":
+        _edit_and_build(sys.argv[2], sys.argv[3], sys.argv[5:])
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--jobs", type=int, default=None, help="passed to course build (default: its own default)")
@@ -101,12 +133,18 @@ def main() -> None:
     if not opts.skip_cold:
         times["cold"], _ = run("cold", args, env)
     times["warm"], _ = run("warm", args, env)
-    times["edit"], _ = run("edit", args, env, edit=opts.slug)
+    times["edit"], _ = run("edit", args, env, edit=("chapter", opts.slug))
+    times["words"], words_log = run("words", args, env, edit=("words", opts.slug))
+    times["scene"], scene_log = run("scene", args, env, edit=("scene", opts.slug))
     times["warm_fresh"], _ = run("warm-fresh", [*args, "--fresh"], env)
     for k, limit in TARGETS.items():
         if k in times:
             verdict = "ok" if times[k] <= limit else "OVER"
             print(f"target {k}: {times[k]:.1f} s <= {limit:.0f} s  {verdict}")
+    print(f"words edit: {_rebuilt(words_log)} (want: nothing trained, drawn or rendered)  "
+          f"{'ok' if _rebuilt(words_log) == [] else 'WRONG'}")
+    print(f"scene edit: {_rebuilt(scene_log)} (want: one video rendered, nothing else)  "
+          f"{'ok' if _rebuilt(scene_log) == [(opts.slug, 'video')] else 'WRONG'}")
     print(" ".join(f"{k}_s={v:.1f}" for k, v in times.items()))
 
 

@@ -247,7 +247,8 @@ class Concept(ABC):
 
         By default each :meth:`judgements` verdict with its words: blocks
         ``claim_ID`` (the statement), ``measured_ID`` (rendered with the
-        verdict's ``values``) and, if present, ``tolerance_ID``."""
+        verdict's ``values``) and, if present, ``tolerance_ID`` and ``source_ID``
+        (the link to the passage of the paper, by default the paper itself)."""
         verdicts = self.judgements(metrics)
         if not verdicts:
             return []
@@ -262,6 +263,7 @@ class Concept(ABC):
                 words.render(f"claim_{block}", **ctx),
                 words.render(f"measured_{block}", **ctx),
                 bool(v.holds),
+                source=words.get(f"source_{block}", **ctx) or PAPER_URL,
                 tolerance=words.get(f"tolerance_{block}", **ctx),
                 identity=v.identity,
             ))
