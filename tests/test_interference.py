@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from helpers import course_json
 
-from course_plugins.interference import (
-    CONCEPT,
+from course_plugins.interference import CONCEPT
+from course_plugins.interference.analysis import (
     filter_threshold,
     positive_interference,
     readout,
@@ -201,10 +201,22 @@ def test_full_claims_hold(full):
 @pytest.mark.slow
 def test_scene_ends_with_the_gram_matrix_and_bars(tmp_path):
     from course import render
+    from course.chapters import describe
+    from course.plugins import load
 
     result = CONCEPT.run(CONCEPT.settings(quick=True))
     metrics = CONCEPT.metrics(result)
-    scene = render.construct(CONCEPT.animation(result, metrics))
+    anim = CONCEPT.animation(result, metrics)
+    scene = render.construct(anim)
+    # the figures and every narration step have their words
+    reg = load().get("interference")
+    figs = CONCEPT.figures(result, metrics, tmp_path)
+    timeline = [[0.0, 1.0, str(sub.content)] for sub in scene.renderer.file_writer.subcaptions]
+    described = describe(reg, metrics, figs, {"title": anim.title, "description": anim.description}, timeline, True)
+    assert {f.name for f in described.figures} == {"reading", "tradeoff", "bias", "spectrum"}
+    assert all(f.caption and f.alt for f in described.figures)
+    assert described.title and described.description and described.captions.count("-->") == len(timeline)
+    assert "@" not in described.captions  # no step left unnarrated
     frame = np.asarray(scene.renderer.get_frame())[..., :3].astype(int)
     # the right third holds the WᵀW heat map: red and blue cells, not just background
     right = frame[:, frame.shape[1] * 2 // 3 :]

@@ -7,8 +7,19 @@ from typing import Any
 
 import numpy as np
 
+from course import Result
 from course.figures import GRAM_CMAP, INTERFERENCE_CMAP, save, style
 from course_animations import palette
+
+
+def draw(result: Result, metrics: dict[str, Any], outdir: Path) -> dict[str, Path]:
+    """The figures of the chapter, by name (their words are in words.md.j2)."""
+    return {
+        "reading": reading_figure(metrics, outdir / "interference-reading.png"),
+        "tradeoff": tradeoff_figure(metrics, outdir / "interference-tradeoff.png"),
+        "bias": bias_figure(metrics, outdir / "interference-bias.png"),
+        "spectrum": spectrum_figure(metrics, outdir / "interference-spectrum.png"),
+    }
 
 
 def _density_axis(ax: Any, densities: list[float]) -> None:

@@ -1,11 +1,12 @@
 """The interference animation: one feature fires, the others hear an echo.
 
 Every arrow, bar and matrix cell is computed from the trained W and b of the
-chapter's 2-D ReLU model; the narration quotes the measured values.
+chapter's 2-D ReLU model; the narration (in words.md.j2) quotes the measured values.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from manim import (
     Write,
 )
 
+from course import Animation, Result, step
 from course_animations import palette
 from course_animations.mobjects import axes_cross, feature_arrows, gram_heatmap, label, unit_circle
 
@@ -45,18 +47,10 @@ TAG_POS = UP * 1.85
 ITF_SCALE = 0.7
 
 
-def _names(idx: list[int]) -> str:
-    words = [str(i + 1) for i in idx]
-    if len(words) <= 1:
-        return "".join(words)
-    return ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def _values(vals: list[float]) -> str:
-    words = [f"{v:.2f}" for v in vals]
-    if len(words) <= 1:
-        return "".join(words)
-    return ", ".join(words[:-1]) + " and " + words[-1]
+def animation(result: Result, metrics: dict[str, Any]) -> Animation:
+    """The video of the chapter: its title, description and narration are in words.md.j2."""
+    return Animation(scene=partial(InterferenceScene, result["arrows_W"][0], result["arrows_b"][0],
+                                   metrics["arrows"]))
 
 
 class InterferenceScene(Scene):
@@ -110,11 +104,7 @@ class InterferenceScene(Scene):
     def construct(self) -> None:
         info, n, fired = self.info, self.n, int(self.info["fired"])
         title = label("Interference: one feature fires, the others hear an echo", 30).to_edge(UP, buff=0.3)
-        self.add_subcaption(
-            f"A ReLU model trained at sparsity {info['sparsity']:g} stores {n} features in "
-            f"{info['n_hidden']} dimensions. The arrows are its learned columns W_i.",
-            duration=3,
-        )
+        self.add_subcaption(step("intro"), duration=3)
         frame = VGroup(axes_cross(ARROW_SCALE), unit_circle(ARROW_SCALE)).move_to(ARROW_ORIGIN)
         arrows = feature_arrows(self.W, ARROW_SCALE).shift(ARROW_ORIGIN)
         names = VGroup(*[
@@ -144,64 +134,32 @@ class InterferenceScene(Scene):
         strong = info["strong"]
         x = float(strong["value"])
         h = self._hidden_arrow(x, fired)
-        self.add_subcaption(f"Feature {fired + 1} fires with value {x:g}: the hidden vector h is "
-                            "its arrow.", duration=2.2)
+        self.add_subcaption(step("fire"), duration=2.2)
         self.play(arrows.animate.set_opacity(0.45), FadeIn(h), Write(formula), Create(axis),
                   FadeIn(bar_names), run_time=1.2)
         self.wait(1.0)
 
         raw = np.asarray(strong["readout"])
-        others = [j for j in range(n) if j != fired]
-        pos = [j for j in others if raw[j] > 1e-3]
-        neg = [j for j in others if raw[j] < -1e-3]
-        cap = f"Every feature reads W_j·h. Feature {fired + 1} reads {raw[fired]:.2f}"
-        if pos:
-            cap += f"; {_names(pos)}, leaning its way, echo {_values([raw[j] for j in pos])}"
-        if neg:
-            cap += f"; {_names(neg)}, pointing away, read {_values([raw[j] for j in neg])}"
         self.add(bars, tag)
         self.play(FadeIn(nums), run_time=0.01)
-        self._stage(bars, nums, raw, tag, "read-out  W_j · h", cap + ".", run_time=1.2, wait=2.0)
+        self._stage(bars, nums, raw, tag, "read-out  W_j · h", step("readout"), run_time=1.2, wait=2.0)
 
         biased = np.asarray(strong["with_bias"])
-        if self.b.max() < 0:
-            cap = (f"Add the learned biases, all negative (from {self.b.min():.2f} to "
-                   f"{self.b.max():.2f}): every bar drops.")
-        else:
-            cap = (f"Add the learned biases (from {self.b.min():.2f} to {self.b.max():.2f}): the "
-                   "bars with a negative bias drop.")
-        self._stage(bars, nums, biased, tag, "+ bias b_j", cap, wait=1.5)
+        self._stage(bars, nums, biased, tag, "+ bias b_j", step("bias"), wait=1.5)
 
         out = np.asarray(strong["output"])
-        left = [j for j in others if out[j] > 1e-3]
-        cap = "The ReLU cuts everything below zero"
-        cap += (f": features {_names(left)} still leak {_values([out[j] for j in left])}."
-                if left else ": no echo is left.")
-        self._stage(bars, nums, out, tag, "ReLU", cap, wait=1.8)
+        self._stage(bars, nums, out, tag, "ReLU", step("relu"), wait=1.8)
 
         weak = info["weak"]
         xw = float(weak["value"])
-        thr = info.get("filter_threshold")
-        self.add_subcaption(f"Now feature {fired + 1} fires more weakly, at {xw:g}.", duration=0.8)
+        self.add_subcaption(step("weak_fire"), duration=0.8)
         self.play(Transform(h, self._hidden_arrow(xw, fired)), run_time=0.8)
         self._stage(bars, nums, np.asarray(weak["readout"]), tag, "read-out  W_j · h",
-                    f"Every read-out scales with the input, to {xw / x:.0%} of before.",
-                    run_time=0.7, wait=0.6)
+                    step("weak_readout"), run_time=0.7, wait=0.6)
         wb = np.asarray(weak["with_bias"])
-        below = all(wb[j] <= 0 for j in others)
-        self._stage(bars, nums, wb, tag, "+ bias b_j",
-                    "The same biases now push every echo below zero." if below else
-                    "The same biases lower every echo again.", run_time=0.7, wait=0.6)
+        self._stage(bars, nums, wb, tag, "+ bias b_j", step("weak_bias"), run_time=0.7, wait=0.6)
         wout = np.asarray(weak["output"])
-        leak = [j for j in others if wout[j] > 1e-3]
-        cap = "After the ReLU " + (f"features {_names(leak)} still leak." if leak else
-                                   f"only feature {fired + 1} is left")
-        if not leak and thr is not None:
-            cap += (f". Any value of feature {fired + 1} below {thr:.2f} leaks nothing; its "
-                    f"values are uniform on [0, 1], so that is {thr:.0%} of the times it fires.")
-        elif not leak:
-            cap += "."
-        self._stage(bars, nums, wout, tag, "ReLU", cap, run_time=0.7, wait=2.6)
+        self._stage(bars, nums, wout, tag, "ReLU", step("weak_relu"), run_time=0.7, wait=2.6)
 
         # assemble WᵀW from the arrows
         vmax = float(np.abs(self.G).max())
@@ -220,9 +178,7 @@ class InterferenceScene(Scene):
             for j in range(n)
         ])
         gtitle.next_to(cols, UP, buff=0.12)
-        self.add_subcaption(
-            f"Row {fired + 1} of the features × features matrix WᵀW is exactly these read-outs "
-            "before bias: entry (i, j) is W_i·W_j.", duration=3.2)
+        self.add_subcaption(step("gram_row"), duration=3.2)
         copies = self._bars(raw)
         self.play(FadeOut(h), FadeOut(nums), Transform(bars, self._bars(zeros)),
                   FadeIn(grid), Write(gtitle), FadeIn(rows), FadeIn(cols), FadeIn(copies), arrows.animate.set_opacity(1.0),
@@ -231,9 +187,7 @@ class InterferenceScene(Scene):
         self.play(LaggedStart(*[ReplacementTransform(copies[j], row[j]) for j in range(n)],
                               lag_ratio=0.3), run_time=2.0)
         itf = info["interference"]
-        self.add_subcaption(
-            "Each other row is another feature's read-out of all the rest, cell by cell from "
-            "the arrows' dot products.", duration=4.5)
+        self.add_subcaption(step("gram_rows"), duration=4.5)
         for i in range(n):
             if i == fired:
                 continue
@@ -250,8 +204,5 @@ class InterferenceScene(Scene):
         nums = self._numbers(np.zeros(n), ITF_SCALE)
         self.add(nums)
         self._stage(
-            bars, nums, np.asarray(itf), tag, "interference of each row",
-            "Off the diagonal, each row's entries, squared and divided by the feature's own "
-            "squared length, add up to its interference: " + ", ".join(f"{v:.2f}" for v in itf)
-            + ". Zero would mean orthogonal to every other feature.",
+            bars, nums, np.asarray(itf), tag, "interference of each row", step("interference"),
             run_time=1.2, wait=3.5, scale=ITF_SCALE)
