@@ -13,13 +13,16 @@ entries by their ``order`` then title.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from course import hookspec
 
+if TYPE_CHECKING:
+    from course.concept import Concept, GlossaryEntry, RoadmapEntry
+
 
 @hookspec
-def register_concepts(register: Callable[[Any], None]) -> None:
+def register_concepts(register: Callable[[Concept], None]) -> None:
     """Contribute concept chapters.
 
     Called once, when the plugin manager is first asked for the concepts
@@ -32,7 +35,7 @@ def register_concepts(register: Callable[[Any], None]) -> None:
 
 
 @hookspec
-def register_roadmap(register: Callable[[Any], None]) -> None:
+def register_roadmap(register: Callable[[RoadmapEntry], None]) -> None:
     """Contribute entries to the book's "future sections" roadmap.
 
     Called when the book is assembled. Call ``register(entry)`` with a
@@ -43,7 +46,7 @@ def register_roadmap(register: Callable[[Any], None]) -> None:
 
 
 @hookspec
-def register_glossary(register: Callable[[Any], None]) -> None:
+def register_glossary(register: Callable[[GlossaryEntry], None]) -> None:
     """Contribute glossary terms.
 
     Called when the book is assembled. Call ``register(entry)`` with a
@@ -52,6 +55,12 @@ def register_glossary(register: Callable[[Any], None]) -> None:
     concept comes earliest in the book; a plugin without concepts provides
     fallbacks that a concept plugin's own definition replaces silently, and a
     clash between two concept plugins is reported as a warning.
+
+    A concept's own terms need no hook: the ``glossary`` block of its words
+    file (``words.md.j2``) is collected automatically, each entry registered
+    as a :class:`course.GlossaryEntry` of the concept's plugin. Implement this
+    hook for terms that belong to no concept's words (a plugin without
+    concepts, or terms computed in Python).
     """
 
 

@@ -3,7 +3,13 @@
 The files come from ``course/templates/plugin/`` (``*.j2``). They are rendered
 with Jinja2 using ``{= name =}`` for variables, so the Jinja syntax of the
 chapter template they contain (``{{ runs[0].x }}``, ``{% for %}``) passes
-through untouched. Names in a path (``__module__``) are replaced too.
+through untouched. Names in a path (``__module__``) are replaced too, and
+one ``.j2`` is dropped from each file name: ``words.md.j2.j2`` writes the
+plugin's ``words.md.j2``.
+
+The files are the plugin layout (see :class:`course.Concept` and the plugin
+author's guide, ``book/plugin-guide.md``, whose tree of them a test compares
+with :func:`render_files`).
 """
 
 from __future__ import annotations
