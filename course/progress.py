@@ -4,9 +4,9 @@ The pipeline reports :class:`Event` objects (plain data, so worker processes
 can send them through a queue) and keeps a :class:`Record` of every stage it
 ran or found cached. A :class:`Reporter` shows the events:
 
-- ``live`` (stderr is a terminal): finished stages scroll by, one line each,
-  under a status line per concept at work with a bar for training steps or
-  seconds of video rendered;
+- ``live`` (stderr is a terminal, drawn with ``rich``): finished stages
+  scroll by, one line each, under a status line per concept at work with a
+  bar for training steps or seconds of video rendered;
 - ``lines`` (stderr is a file or pipe): one line per finished stage only;
 - ``quiet``: nothing (errors are still printed by the command).
 
@@ -17,13 +17,16 @@ cached and what was rebuilt, with times.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 #: what a built stage did, in the summary and the progress lines
 VERBS = {
@@ -35,6 +38,8 @@ VERBS = {
 }
 STAGES = ("experiment", "figures", "video")
 MODES = ("live", "lines", "quiet")
+#: how a finished stage's line looks on a terminal
+STYLES = {"failed": "bold red", "cached": "dim", "none": "dim"}
 
 
 @dataclass(frozen=True)
@@ -153,66 +158,60 @@ def describe(record: Record | Event) -> str:
     return f"{verb} in {fmt_seconds(record.seconds)}" + (f" ({record.detail})" if record.detail else "")
 
 
-def bar(fraction: float, width: int = 20) -> str:
-    """A text progress bar: ``█████░░░░░``."""
-    fraction = min(1.0, max(0.0, fraction))
-    full = int(round(fraction * width))
-    return "█" * full + "░" * (width - full)
-
-
-@dataclass
-class _Active:
-    stage: str
-    started: float
-    done: float = 0.0
-    total: float | None = None
-    unit: str = ""
+def count(done: float, total: float | None, unit: str) -> str:
+    """``4000/10000 steps``, ``3.5/~12 s of video``, ``3.5 s of video``."""
+    if unit == "s":
+        return f"{done:.1f}/~{total:.0f} s of video" if total else f"{done:.1f} s of video"
+    return (f"{done:.0f}/{total:.0f} {unit}" if total else f"{done:.0f} {unit}") if unit else ""
 
 
 class Reporter:
     """Shows events on ``stream`` (stderr by default) in one of :data:`MODES`.
 
-    Thread-safe: the build calls it from the thread that reads the workers'
-    queue as well as from the main thread.
+    ``live`` is a :class:`rich.progress.Progress` (one task per concept at
+    work, redrawn every ``refresh`` seconds, or on every event if 0) with the
+    finished stages printed above it. Thread-safe: the build calls it from the
+    thread that reads the workers' queue as well as from the main thread.
     """
 
     def __init__(self, stream: TextIO | None = None, mode: str | None = None, refresh: float = 0.1) -> None:
         self.stream = stream if stream is not None else sys.stderr
         if mode is None:
-            isatty = getattr(self.stream, "isatty", lambda: False)
-            mode = "live" if isatty() else "lines"
+            mode = "live" if getattr(self.stream, "isatty", lambda: False)() else "lines"
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
-        self.mode = mode
-        self.refresh = refresh
+        self.mode, self.refresh = mode, refresh
         self._lock = threading.RLock()
-        self._active: dict[str, _Active] = {}
-        self._drawn = 0
-        self._last_draw = 0.0
-        self._width = max(40, shutil.get_terminal_size((100, 20)).columns - 1)
+        self._tasks: dict[str, tuple[str, TaskID]] = {}  # slug -> (stage, its status line)
+        self._progress = Progress(
+            TextColumn(" {task.fields[slug]}", markup=False), TextColumn("{task.description}", markup=False),
+            BarColumn(bar_width=20), TaskProgressColumn(), TextColumn("{task.fields[count]}", markup=False),
+            TimeElapsedColumn(),
+            console=Console(file=self.stream, force_terminal=True, highlight=False),
+            transient=True, auto_refresh=refresh > 0, refresh_per_second=1 / refresh if refresh > 0 else 10,
+            redirect_stdout=False,  # stdout is the command's output (the paths it wrote)
+        )
 
-    # -- events ---------------------------------------------------------------
     def __call__(self, event: Event) -> None:
         if self.mode == "quiet":
             return
         with self._lock:
             if event.kind == "end":
-                self._active.pop(event.slug, None)
-                if event.status == "none":
-                    self._print(f"{event.slug}: {event.stage} skipped ({describe(event)})")
-                else:
-                    self._print(f"{event.slug}: {event.stage} {describe(event)}")
+                self._drop(event.slug)
+                how = f"skipped ({describe(event)})" if event.status == "none" else describe(event)
+                self._print(f"{event.slug}: {event.stage} {how}", event.status)
             elif event.kind == "note":
                 self._print(f"{event.slug}: {event.stage}: {event.detail}")
-            elif event.kind == "start":
-                self._active[event.slug] = _Active(event.stage, time.perf_counter())
-                self._draw(force=True)
-            elif event.kind == "step":
-                a = self._active.get(event.slug)
-                if a is None or a.stage != event.stage:
-                    a = self._active[event.slug] = _Active(event.stage, time.perf_counter())
-                a.done, a.total, a.unit = event.done, event.total, event.unit
-                self._draw()
+            elif self.mode == "live":
+                stage, task = self._tasks.get(event.slug, ("", None))
+                if task is None or event.kind == "start" or stage != event.stage:  # a new status line
+                    self._drop(event.slug)
+                    self._progress.start()
+                    task = self._progress.add_task(event.stage, total=None, slug=event.slug, count="")
+                    self._tasks[event.slug] = (event.stage, task)
+                if event.kind == "step":
+                    self._progress.update(task, completed=event.done, total=event.total, refresh=not self.refresh,
+                                          count=count(event.done, event.total, event.unit))
 
     def info(self, text: str) -> None:
         """A line worth showing unless quiet (like "building the HTML")."""
@@ -221,54 +220,23 @@ class Reporter:
                 self._print(text)
 
     def close(self) -> None:
-        """Remove the status lines (live mode)."""
+        """Remove the status lines (live mode); a later event shows them again."""
         with self._lock:
-            self._active.clear()
-            self._clear()
+            for slug in list(self._tasks):
+                self._drop(slug)
+            self._progress.stop()
 
-    # -- drawing --------------------------------------------------------------
-    def _print(self, line: str) -> None:
-        self._clear()
-        self.stream.write(line + "\n")
-        self._draw(force=True)
+    def _drop(self, slug: str) -> None:
+        if (old := self._tasks.pop(slug, None)) is not None:
+            self._progress.remove_task(old[1])
+            self._progress.refresh()  # now, not at the next tick: a line printed next redraws the old lines
 
-    def _clear(self) -> None:
-        if self.mode == "live" and self._drawn:
-            self.stream.write(f"\x1b[{self._drawn}F\x1b[J")
-            self._drawn = 0
+    def _print(self, line: str, status: str = "") -> None:
+        if self.mode == "live":
+            self._progress.console.print(Text(line, style=STYLES.get(status, "")))
+        else:
+            self.stream.write(line + "\n")
             self.stream.flush()
-
-    def _draw(self, force: bool = False) -> None:
-        if self.mode != "live":
-            self.stream.flush()
-            return
-        now = time.perf_counter()
-        if not force and now - self._last_draw < self.refresh:
-            return
-        self._last_draw = now
-        if self._drawn:
-            self.stream.write(f"\x1b[{self._drawn}F\x1b[J")
-        width = max(len(slug) for slug in self._active) if self._active else 0
-        lines = [self.status_line(slug.ljust(width), a, now) for slug, a in self._active.items()]
-        for line in lines:
-            self.stream.write(line[: self._width] + "\n")
-        self._drawn = len(lines)
-        self.stream.flush()
-
-    @staticmethod
-    def status_line(slug: str, a: _Active, now: float | None = None) -> str:
-        """``  superposition  experiment  [████░░░░]  40%  4000/10000 steps  3.2 s``."""
-        now = time.perf_counter() if now is None else now
-        elapsed = fmt_seconds(now - a.started)
-        head = f"  {slug}  {a.stage}"
-        if a.total:
-            frac = a.done / a.total
-            count = f"{a.done:.0f}/{a.total:.0f} {a.unit}" if a.unit != "s" else f"{a.done:.1f}/~{a.total:.0f} s of video"
-            return f"{head}  [{bar(frac)}] {100 * min(frac, 1):3.0f}%  {count}  {elapsed}"
-        if a.unit:
-            count = f"{a.done:.1f} s of video" if a.unit == "s" else f"{a.done:.0f} {a.unit}"
-            return f"{head}  {count}  {elapsed}"
-        return f"{head}  …  {elapsed}"
 
 
 # --------------------------------------------------------------------------- summary

@@ -323,15 +323,17 @@ def test_reporter_draws_a_bar_on_a_terminal_and_nothing_when_quiet() -> None:
             return True
 
     stream = Tty()
-    rep = Reporter(stream, refresh=0)
+    rep = Reporter(stream, refresh=0)  # rich redraws on every event
     assert rep.mode == "live"
-    for e in _events():
+    for e in [*_events()[:2], Event("beta", "video", "step", 3.5, None, "s"), *_events()[2:]]:
         rep(e)
     rep.close()
     text = stream.getvalue()
-    assert "alpha  experiment  [████████░░░░░░░░░░░░]  40%  40/100 steps" in text
-    assert "\x1b[1F\x1b[J" in text  # the status line is redrawn in place
-    assert "alpha: experiment trained in 3.2 s" in text
+    assert "alpha experiment" in text and " 40%" in text and "40/100 steps" in text and "━" in text
+    assert "3.5 s of video" in text
+    assert "\r\x1b[2K" in text  # the status lines are redrawn in place
+    assert "alpha: experiment trained in 3.2 s" in text and "beta: video skipped (no animation)" in text
+    assert text.rstrip("\r").endswith("\x1b[?25h")  # status lines gone, the cursor shown again
 
     quiet = io.StringIO()
     rep = Reporter(quiet, mode="quiet")
