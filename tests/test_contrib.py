@@ -138,7 +138,7 @@ def test_new_writes_an_installable_plugin(tmp_path: Path) -> None:
     words = Words.load(pkg / WORDS_FILE)
     assert {"figure_norms_caption", "figure_norms_alt", "video_title", "video_description",
             "claim_sparse_superposition", "measured_sparse_superposition",
-            "tolerance_sparse_superposition", "glossary"} <= set(words.names())
+            "tolerance_sparse_superposition", "source_sparse_superposition", "glossary"} <= set(words.names())
     steps = set(re.findall(r'step\("([a-z_]\w*)"', scene))
     assert steps and {f"narration_{s}" for s in steps} <= set(words.names())
     assert [term for term, _, _ in words.glossary()] == ["Represented feature"]

@@ -192,9 +192,10 @@ def test_words_blocks_documented_are_those_the_scaffold_writes(guide: str) -> No
     from course.words import Words
 
     documented = [b for b in _documented_blocks(guide)
-                  if b.startswith(("figure_", "video_", "narration_", "claim_", "measured_", "tolerance_", "glossary"))]
+                  if b.startswith(("figure_", "video_", "narration_", "claim_", "measured_", "tolerance_",
+                                   "source_", "glossary"))]
     assert {"figure_NAME_caption", "figure_NAME_alt", "video_title", "video_description", "narration_NAME",
-            "claim_ID", "measured_ID", "tolerance_ID", "glossary"} == set(documented)
+            "claim_ID", "measured_ID", "tolerance_ID", "source_ID", "glossary"} == set(documented)
     patterns = {b: re.compile("^" + b.replace("NAME", r"\w+").replace("ID", r"\w+") + "$") for b in documented}
     files = render_files(Names.from_name("feature-splitting"))
     words = Words(files["course_feature_splitting/words.md.j2"])
