@@ -20,7 +20,7 @@ import contextlib
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -242,7 +242,7 @@ class Reporter:
 # --------------------------------------------------------------------------- summary
 
 
-def summary(records: list[Record], seconds: float, failures: list[str] = (), extra: list[str] = ()) -> str:
+def summary(records: list[Record], seconds: float, failures: Sequence[str] = (), extra: Sequence[str] = ()) -> str:
     """The table printed at the end of a build or render.
 
     One row per concept with its experiment, figures and video (cached, or
