@@ -7,18 +7,18 @@ import numpy as np
 import pytest
 from helpers import course_json
 
-from course_plugins.sparsity import CONCEPT, _dense_split, sparsity_claims
-from course_plugins.sparsity.experiment import (
+from course_plugins.sparsity import CONCEPT
+from course_plugins.sparsity.analysis import _dense_split
+from course_plugins.sparsity.experiment import expected_loss, phase_grid
+from course_plugins.sparsity.phases import (
     DEDICATED,
     NOT_LEARNED,
     OTHER,
     SUPERPOSITION,
     antipodal_boundary,
     classify_phase,
-    expected_loss,
     ideal_losses,
     ideal_phase,
-    phase_grid,
 )
 
 RUN_KEYS = {"model", "sparsity", "density", "frobenius_sq", "features_represented", "feature_norms",
@@ -134,8 +134,8 @@ def test_quick_json_has_the_documented_keys(quick):
         assert len(r["feature_norms"]) == quick["n_features"]
         assert r["frobenius_sq"] == pytest.approx(sum(v * v for v in r["feature_norms"]), rel=1e-3)
     pd_ = quick["phase_diagram"]
-    assert pd_["relative_importance"] == settings["phase"]["relative_importance"]
-    assert pd_["density"] == settings["phase"]["density"]
+    assert pd_["relative_importance"] == list(settings["phase"]["relative_importance"])
+    assert pd_["density"] == list(settings["phase"]["density"])
     classes = pd_["classes"]
     assert len(classes) == len(pd_["density"])
     assert all(len(row) == len(pd_["relative_importance"]) for row in classes)
@@ -147,7 +147,7 @@ def test_quick_json_has_the_documented_keys(quick):
 
 
 def _metrics(linear_fro, relu_fro, relu_count, phase_rows):
-    """Hand-made metrics in the shape Sparsity.metrics returns (what the claims read)."""
+    """Hand-made metrics in the shape analysis.metrics returns (what the claims read)."""
     dens = [1.0, 0.1, 0.01][: len(linear_fro)]
 
     def run(model, d, f, k):
@@ -179,7 +179,7 @@ GOOD_PHASE = [[NOT_LEARNED, NOT_LEARNED, DEDICATED, DEDICATED],
 
 
 def test_claims_hold_on_paper_like_metrics():
-    claims = sparsity_claims(_metrics([5.0, 5.0, 4.9], [5.0, 8.0, 12.0], [5, 8, 11], GOOD_PHASE))
+    claims = CONCEPT.claims(_metrics([5.0, 5.0, 4.9], [5.0, 8.0, 12.0], [5, 8, 11], GOOD_PHASE))
     assert [c.id for c in claims if not c.holds] == []
     assert len(claims) == 5
 
@@ -187,7 +187,7 @@ def test_claims_hold_on_paper_like_metrics():
 def test_claims_fail_when_the_paper_is_not_reproduced():
     # a linear model that superposes, a ReLU model that does not grow, superposition on dense data
     bad_phase = [[NOT_LEARNED, SUPERPOSITION, DEDICATED, DEDICATED], *GOOD_PHASE[1:]]
-    claims = {c.id: c for c in sparsity_claims(_metrics([5.0, 6.5, 7.0], [5.0, 5.1, 5.0], [5, 5, 5], bad_phase))}
+    claims = {c.id: c for c in CONCEPT.claims(_metrics([5.0, 6.5, 7.0], [5.0, 5.1, 5.0], [5, 5, 5], bad_phase))}
     assert not claims["sparsity-linear-flat"].holds
     assert not claims["sparsity-relu-grows"].holds
     assert not claims["sparsity-phase-regions"].holds
@@ -260,6 +260,7 @@ def test_every_claim_holds_on_the_full_run(full):
 @pytest.mark.slow
 def test_figures_and_scene_from_a_quick_run(tmp_path):
     from course import render
+    from course.chapters import describe
     from course.pipeline import experiment, metrics
     from course.plugins import load
 
@@ -268,11 +269,16 @@ def test_figures_and_scene_from_a_quick_run(tmp_path):
     met = metrics(reg, result)
     figs = CONCEPT.figures(result, met, tmp_path)
     assert {f.name for f in figs} == {"basic_linear", "basic_relu", "phase"}
-    for f in figs:
+    for f in describe(reg, met, figs, None, [], False).figures:  # captions and alt texts from the words
         assert f.path.stat().st_size > 10_000 and f.caption and f.alt
         assert str(met["n_features"]) in f.alt or "relative importance" in f.alt
     anim = CONCEPT.animation(result, met)
     scene = render.construct(anim)
+    # every narration step has its words
+    timeline = [[0.0, 1.0, str(sub.content)] for sub in scene.renderer.file_writer.subcaptions]
+    described = describe(reg, met, [], {"title": anim.title, "description": anim.description}, timeline, True)
+    assert described.title and described.description and described.captions.count("-->") == len(timeline)
+    assert "@" not in described.captions  # no step left unnarrated
     frame = np.asarray(scene.renderer.get_frame())
     # the last frame shows the norm bars: many pixels differ from the background
     background = frame[0, 0, :3]

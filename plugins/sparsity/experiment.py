@@ -1,37 +1,180 @@
-"""The sparsity experiments' numerics: exact expected losses, the phase grid and
-its classification.
+"""The sparsity experiments, trained together in one result:
 
-Two things here are specific to this chapter:
+- the paper's "basic results": n = 20 features, m = 5 hidden dimensions,
+  importance 0.7^i, a sweep of feature densities 1 − S, for the linear model
+  and the ReLU-output model;
+- the paper's phase diagram for n = 2, m = 1: the extra feature's relative
+  importance against the density (the grid is classified in analysis.py).
 
-- **Keeping the best seed needs an exact loss.** At density 0.001 a sampled
-  evaluation batch holds only a handful of active features, so the sampled
-  loss of two seeds differs mostly by noise. :func:`expected_loss` splits the
-  expectation by how many features are active: no feature and exactly one
-  feature are integrated exactly (one-dimensional quadrature), two or more by
-  quadrature when n = 2 and otherwise by Monte Carlo, shared by every seed of
-  a level so that their comparison is fair. At low density the one-feature
-  term is nearly all of the loss, so the comparison is nearly exact.
-- **The phase diagram** (n = 2, m = 1) classifies the kept W of each grid
-  point, and compares with the closed-form losses of the three idealised
-  solutions the paper compares.
+**Keeping the best seed needs an exact loss.** At density 0.001 a sampled
+evaluation batch holds only a handful of active features, so the sampled
+loss of two seeds differs mostly by noise. :func:`expected_loss` splits the
+expectation by how many features are active: no feature and exactly one
+feature are integrated exactly (one-dimensional quadrature), two or more by
+quadrature when n = 2 and otherwise by Monte Carlo, shared by every seed of
+a level so that their comparison is fair. At low density the one-feature
+term is nearly all of the loss, so the comparison is nearly exact.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-#: a feature counts as represented when its column norm ‖W_i‖ exceeds this
-NORM_THRESHOLD = 0.5
+from course import Result
 
-#: the phase-diagram classes, in the order the figure and the JSON use
-NOT_LEARNED = "not learned"
-DEDICATED = "dedicated"
-SUPERPOSITION = "superposition"
-OTHER = "other"
-PHASES = (NOT_LEARNED, DEDICATED, SUPERPOSITION)
+MODELS = ("linear", "relu")
+
+
+def log_grid(start: float, stop: float, num: int) -> list[float]:
+    """``num`` points from ``start`` to ``stop``, evenly spaced in log, rounded to 4 significant digits."""
+    vals = np.logspace(math.log10(start), math.log10(stop), num)
+    return [float(f"{v:.4g}") for v in vals]
+
+
+@dataclass(frozen=True)
+class Training:
+    """How one sweep is trained."""
+
+    n_seeds: int
+    steps: int
+    batch_size: int
+    lr: float
+    lr_schedule: str
+
+
+@dataclass(frozen=True)
+class PhaseGrid:
+    """The n = 2, m = 1 grid and how each of its points is trained."""
+
+    relative_importance: tuple[float, ...]
+    density: tuple[float, ...]
+    n_seeds: int
+    steps: int
+    batch_size: int
+    lr: float
+    lr_schedule: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the experiments train; :meth:`quick` is the smallest that exercises the code."""
+
+    n_features: int = 20
+    n_hidden: int = 5
+    importance_decay: float = 0.7
+    densities: tuple[float, ...] = (1.0, 0.3, 0.1, 0.03, 0.01, 0.001)
+    # the linear model's optimum does not depend on the density and
+    # Adam reaches it quickly; the ReLU model needs longer at low density
+    linear: Training = Training(n_seeds=2, steps=2000, batch_size=1024, lr=1e-2, lr_schedule="cosine")
+    relu: Training = Training(n_seeds=4, steps=2000, batch_size=1024, lr=1e-2, lr_schedule="cosine")
+    phase: PhaseGrid = PhaseGrid(
+        relative_importance=tuple(log_grid(0.1, 10.0, 13)), density=tuple(log_grid(1.0, 0.01, 13)),
+        n_seeds=8, steps=1000, batch_size=128, lr=1e-2, lr_schedule="cosine",
+    )
+
+    def __post_init__(self) -> None:
+        # Settings(**settings) hands the nested parts over as dicts
+        for name, kind in (("linear", Training), ("relu", Training), ("phase", PhaseGrid)):
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                object.__setattr__(self, name, kind(**value))
+
+    @classmethod
+    def quick(cls) -> Settings:
+        fast = Training(n_seeds=1, steps=100, batch_size=256, lr=3e-3, lr_schedule="constant")
+        return cls(
+            densities=(1.0, 0.1, 0.01), linear=fast, relu=fast,
+            phase=PhaseGrid(relative_importance=(0.1, 1.0, 10.0), density=(1.0, 0.1, 0.01),
+                            n_seeds=2, steps=100, batch_size=128, lr=1e-2, lr_schedule="constant"),
+        )
+
+
+def run(s: Settings, seed: int = 0, device: str = "cpu",
+        progress: Callable[[int, int], None] | None = None) -> Result:
+    """Both basic-results sweeps, then the phase grid, each in one batched program;
+    every level keeps its seed of lowest exact expected loss."""
+    from course.engine import ToyConfig, train
+
+    ps = s.phase
+    n, m = s.n_features, s.n_hidden
+    dens = np.asarray(s.densities, dtype=float)
+    importance = s.importance_decay ** np.arange(n)
+    total = sum(getattr(s, model).steps for model in MODELS) + ps.steps
+    done = 0
+
+    def report(offset: int) -> Callable[[int, int], None] | None:
+        if progress is None:
+            return None
+        return lambda step, _steps: progress(offset + step, total)
+
+    arrays: dict[str, np.ndarray] = {}
+    for i, model in enumerate(MODELS):
+        bs = getattr(s, model)
+        cfg = ToyConfig.sweep(
+            n, m, importance=importance, density=dens, model=model,
+            n_seeds=bs.n_seeds, steps=bs.steps, batch_size=bs.batch_size,
+            lr=bs.lr, lr_schedule=bs.lr_schedule,
+        )
+        tr = train(cfg, seed=seed + i, device=device, progress=report(done))
+        done += bs.steps
+        arrays.update(_keep_best(tr, f"{model}_", seed=seed))
+
+    imp_grid, dens_grid = phase_grid(ps.relative_importance, ps.density)
+    cfg = ToyConfig.sweep(
+        2, 1, importance=imp_grid, density=dens_grid, model="relu",
+        n_seeds=ps.n_seeds, steps=ps.steps, batch_size=ps.batch_size,
+        lr=ps.lr, lr_schedule=ps.lr_schedule,
+    )
+    tr = train(cfg, seed=seed + len(MODELS), device=device, progress=report(done))
+    arrays.update(_keep_best(tr, "phase_", seed=seed))
+    return Result("sparsity", asdict(s), seed, arrays=arrays, info={
+        "densities": [float(d) for d in dens],
+        "models": list(MODELS),
+        "relative_importance": list(ps.relative_importance),
+        "phase_density": list(ps.density),
+        "seed_rule": "lowest expected loss",
+    })
+
+
+def _keep_best(tr: Any, prefix: str, seed: int) -> dict[str, np.ndarray]:
+    """The kept seed of every level by exact expected loss, plus every seed's W, b and loss."""
+    cfg = tr.config
+    levels, k, m, n = tr.W.shape
+    imp, prob = cfg.arrays()
+    loss = expected_loss(
+        tr.W.reshape(levels * k, m, n), tr.b.reshape(levels * k, n),
+        np.repeat(imp, k, axis=0), np.repeat(prob[:, 0], k), cfg.model,
+        seeds_per_level=k, seed=seed,
+    ).reshape(levels, k)
+    best = keep_best(loss)
+    idx = np.arange(levels)
+    return {
+        f"{prefix}W": tr.W[idx, best].astype(np.float32),
+        f"{prefix}b": tr.b[idx, best].astype(np.float32),
+        f"{prefix}loss": loss[idx, best],
+        f"{prefix}W_all": tr.W.astype(np.float32),
+        f"{prefix}b_all": tr.b.astype(np.float32),
+        f"{prefix}loss_all": loss,
+        f"{prefix}best": best.astype(np.int64),
+        f"{prefix}loss_curve": tr.best_curve().astype(np.float32),
+        f"{prefix}curve_steps": tr.curve_steps.astype(np.int64),
+    }
+
+
+def phase_grid(relative_importance: Sequence[float], density: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-level (importance, density), each (levels, 2), for the n = 2 grid.
+
+    Rows of the grid are densities, columns relative importances; level
+    ``row * len(relative_importance) + col``. Feature 1 has importance 1.
+    """
+    imp = [[1.0, float(r)] for _ in density for r in relative_importance]
+    dens = [[float(d), float(d)] for d in density for _ in relative_importance]
+    return np.asarray(imp), np.asarray(dens)
 
 
 # --------------------------------------------------------------------------- exact loss
@@ -127,88 +270,3 @@ def _many_active_mc(G, b, imp, p, act, seeds_per_level: int, samples: int, seed:
 def keep_best(loss: np.ndarray) -> np.ndarray:
     """Index of the lowest-loss seed per level; ``loss`` is (levels, seeds)."""
     return np.argmin(np.asarray(loss), axis=1)
-
-
-# --------------------------------------------------------------------------- phase diagram
-
-
-def phase_grid(relative_importance: list[float], density: list[float]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-level (importance, density), each (levels, 2), for the n = 2 grid.
-
-    Rows of the grid are densities, columns relative importances; level
-    ``row * len(relative_importance) + col``. Feature 1 has importance 1.
-    """
-    imp = [[1.0, float(r)] for _ in density for r in relative_importance]
-    dens = [[float(d), float(d)] for d in density for _ in relative_importance]
-    return np.asarray(imp), np.asarray(dens)
-
-
-def classify_phase(W: Any, threshold: float = NORM_THRESHOLD) -> str:
-    """The extra feature's situation in a trained n = 2, m = 1 model.
-
-    ``W`` is the 1 × 2 weight matrix (any shape with two entries),
-    feature 1 first and the extra feature second:
-
-    - ``"not learned"``: ‖W_2‖ ≤ ``threshold`` (the extra feature has no direction);
-    - ``"dedicated"``: ‖W_2‖ > threshold and ‖W_1‖ ≤ threshold, W ≈ [0, ±1]
-      (the extra feature owns the dimension);
-    - ``"superposition"``: both above the threshold with opposite signs,
-      W ≈ [a, −b] (an antipodal pair);
-    - ``"other"``: both above the threshold with the same sign (a
-      configuration the paper does not find; reported, not hidden).
-    """
-    w1, w2 = (float(v) for v in np.asarray(W, dtype=float).reshape(-1))
-    if abs(w2) <= threshold:
-        return NOT_LEARNED
-    if abs(w1) <= threshold:
-        return DEDICATED
-    return SUPERPOSITION if w1 * w2 < 0 else OTHER
-
-
-def ideal_losses(relative_importance: float, density: float) -> dict[str, float]:
-    """Closed-form loss of the three idealised solutions (n = 2, m = 1, ReLU).
-
-    With x_i uniform on [0, 1] when present (probability p) and feature 1's
-    importance 1, the extra feature's r, in the engine's units (loss summed
-    over features, divided by n = 2):
-
-    - not learned, W = [1, 0], b = [0, p/2]: only the extra feature's
-      variance is lost: r (p/3 − p²/4);
-    - dedicated, W = [0, 1], b = [p/2, 0]: feature 1's variance: p/3 − p²/4;
-    - antipodal, W = [1, −1], b = 0: exact when one feature is active;
-      when both are, each read-out is off by min(x₁, x₂), whose mean
-      square is 1/6: (1 + r) p² / 6.
-
-    These are the configurations the paper compares; the trained model may
-    beat the antipodal one slightly with a negative bias.
-    """
-    r, p = float(relative_importance), float(density)
-    var = p / 3 - p * p / 4
-    return {
-        NOT_LEARNED: r * var / 2,
-        DEDICATED: var / 2,
-        SUPERPOSITION: (1 + r) * p * p / 6 / 2,
-    }
-
-
-def ideal_phase(relative_importance: float, density: float) -> str:
-    """The idealised solution with the lowest closed-form loss."""
-    losses = ideal_losses(relative_importance, density)
-    return min(PHASES, key=lambda k: losses[k])
-
-
-def antipodal_boundary(relative_importance: np.ndarray) -> np.ndarray:
-    """Density below which W = [1, −1] beats both alternatives (closed form).
-
-    Solving (1 + r) p² / 6 = min(r, 1) (p/3 − p²/4) for p gives
-    p* = 4 min(r, 1) / (2 + 2r + 3 min(r, 1)).
-    """
-    r = np.asarray(relative_importance, dtype=float)
-    lo = np.minimum(r, 1.0)
-    return 4 * lo / (2 + 2 * r + 3 * lo)
-
-
-def log_grid(start: float, stop: float, num: int) -> list[float]:
-    """``num`` points from ``start`` to ``stop``, evenly spaced in log, rounded to 4 significant digits."""
-    vals = np.logspace(math.log10(start), math.log10(stop), num)
-    return [float(f"{v:.4g}") for v in vals]

@@ -10,7 +10,7 @@ import numpy as np
 from course import Result
 from course.figures import GRAM_CMAP, INTERFERENCE_CMAP, save, style
 from course_animations import palette
-from course_plugins.sparsity.experiment import (
+from course_plugins.sparsity.phases import (
     DEDICATED,
     NOT_LEARNED,
     OTHER,
@@ -25,6 +25,16 @@ PHASE_COLORS = {
     SUPERPOSITION: palette.FEATURES[2],
     OTHER: palette.INK,
 }
+
+
+def draw(result: Result, metrics: dict[str, Any], outdir: Path) -> dict[str, Path]:
+    """The figures of the chapter, by name (their words are in words.md.j2)."""
+    out = {}
+    for model in ("linear", "relu"):
+        runs = [r for r in metrics["runs"] if r["model"] == model]
+        out[f"basic_{model}"] = basic_results(result, runs, model, outdir / f"sparsity-basic-{model}.png")
+    out["phase"] = phase_diagram(metrics["phase_diagram"], outdir / "sparsity-phase-diagram.png")
+    return out
 
 
 def basic_results(result: Result, runs: list[dict[str, Any]], model: str, path: Path,

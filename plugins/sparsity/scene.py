@@ -8,6 +8,7 @@ ReLU models.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -33,12 +34,23 @@ from manim import (
     Write,
 )
 
+from course import Animation, Result, step
+from course.metrics import REPRESENTED
 from course_animations import palette
 from course_animations.mobjects import label, norm_bars
 
 SCALE = 3.0  # scene units per unit of W on the hidden line
 BAR = 2.4  # scene units per unit of read-out
 NORM_WIDTH = 4.0  # scene units for the longest ‖W_i‖ of the sweep
+#: the course's own pair of unrelated, rarely co-occurring features (the words name them too)
+EXAMPLE = ("bagpipes", "sourdough")
+
+
+def animation(result: Result, metrics: dict[str, Any]) -> Animation:
+    """The video of the chapter: its title, description and narration are in words.md.j2."""
+    pair = metrics["phase_diagram"]["example"]
+    relu = [r for r in metrics["runs"] if r["model"] == "relu"]
+    return Animation(scene=partial(SparsityScene, pair, relu, EXAMPLE, metrics["n_hidden"]))
 
 
 def signed(v: float) -> str:
@@ -74,11 +86,8 @@ class SparsityScene(Scene):
     # -- part 1: the antipodal pair ---------------------------------------------
     def pair_part(self) -> None:
         a, c = self.names
-        w1, w2 = self.W
         title = label("Two rare features, one dimension", 34).to_edge(UP, buff=0.35)
-        self.add_subcaption(
-            f"A model with one hidden dimension must track two features: pages about {a} "
-            f"and pages about {c}.", duration=2.0)
+        self.add_subcaption(step("intro"), duration=2.0)
         self.play(Write(title), run_time=1.2)
 
         y = UP * 1.3
@@ -93,9 +102,7 @@ class SparsityScene(Scene):
             arrows.add(arr)
             names.add(label(f"{name}  W = {signed(w)}", 24, palette.feature_color(i)).next_to(end, UP, buff=0.25))
         self.play(Create(axis), Create(zero), FadeIn(axis_name), run_time=0.8)
-        self.add_subcaption(
-            f"Trained at density {self.pair['density']:g}, the model put them on the same line in "
-            f"opposite directions, W = [{signed(w1)}, {signed(w2)}]: an antipodal pair.", duration=4.1)
+        self.add_subcaption(step("pair"), duration=4.1)
         self.play(*(GrowArrow(arr) for arr in arrows), FadeIn(names), run_time=1.5)
         self.wait(2)
 
@@ -116,10 +123,10 @@ class SparsityScene(Scene):
             (np.array([1.0, 1.0]), f"the rare page about both (probability p² = {p * p:.2g})"),
         ]
         caption = None
-        for x, what in inputs:
+        for k, (x, what) in enumerate(inputs):
             h, out = readouts(self.W, self.b, x)
             new_caption = label(f"input: {what}", 24).move_to(DOWN * 0.25)
-            self.add_subcaption(self._say(what, x, h, out), duration=3.2)
+            self.add_subcaption(step("input", k), duration=3.2)
             self.play(
                 dot.animate.move_to(y + RIGHT * h * SCALE),
                 Transform(bars, self._bars(out, x, rows_y, x0)),
@@ -144,27 +151,13 @@ class SparsityScene(Scene):
             group.add(VGroup(goal, bar, value))
         return group
 
-    def _say(self, what: str, x: np.ndarray, h: float, out: np.ndarray) -> str:
-        a, c = self.names
-        pre = self.W * h + self.b
-        text = f"For {what}, h = {signed(h)}; read-outs: {a} {out[0]:.2f}, {c} {out[1]:.2f}."
-        if x.sum() == 1:
-            j = 1 - int(np.argmax(x))
-            if pre[j] <= 0:
-                text += f" The ReLU clips the other read-out, {signed(pre[j])}, to zero."
-        else:
-            text += " The right answer is 1 for both: this is interference, and it is rare when both are sparse."
-        return text
-
     # -- part 2: the density sweep ----------------------------------------------
     def sweep_part(self) -> None:
         runs = self.runs
         top = max(1.0, max(max(r["feature_norms"]) for r in runs))
         n = len(runs[0]["feature_norms"])
         title = label(f"{n} features, {self.m} dimensions: lowering the density", 32).to_edge(UP, buff=0.35)
-        self.add_subcaption(
-            f"Now the {n}-feature ReLU model with {self.m} hidden dimensions, one bar per feature: "
-            "its length is ‖W_i‖, its colour the interference.", duration=2.5)
+        self.add_subcaption(step("sweep"), duration=2.5)
         self.play(Write(title), run_time=1.0)
         self.wait(1.5)
         origin = LEFT * 3.4 + UP * 2.4
@@ -182,17 +175,16 @@ class SparsityScene(Scene):
         )
         bars = self._norm_bars(runs[0], top, origin)
         info = self._info(runs[0])
-        self.add_subcaption(self._describe(runs[0]), duration=2.5)
+        self.add_subcaption(step("density", 0), duration=2.5)
         self.play(FadeIn(bars), FadeIn(info), Create(unit), FadeIn(unit_label), FadeIn(legend), FadeIn(ends),
                   run_time=1.0)
         self.wait(1.5)
-        for run in runs[1:]:
-            self.add_subcaption(self._describe(run), duration=2.2)
+        for k, run in enumerate(runs[1:], start=1):
+            self.add_subcaption(step("density", k), duration=2.2)
             self.play(Transform(bars, self._norm_bars(run, top, origin)), Transform(info, self._info(run)),
                       run_time=1.2)
             self.wait(1.0)
-        self.add_subcaption(
-            "The sparser the features, the more of them share the same five dimensions.", duration=2.5)
+        self.add_subcaption(step("end"), duration=2.5)
         self.wait(2.5)
 
     def _norm_bars(self, run: dict[str, Any], top: float, origin: np.ndarray) -> VGroup:
@@ -205,11 +197,6 @@ class SparsityScene(Scene):
         return VGroup(
             label(f"density 1 − S = {run['density']:g}", 30),
             MathTex(rf"\|W\|_F^2 = {run['frobenius_sq']:.2f}", color=palette.FEATURES[0]).scale(0.9),
-            label(f"{run['features_represented']} features with ‖W_i‖ > 0.5", 26),
+            label(f"{run['features_represented']} features with ‖W_i‖ > {REPRESENTED:g}", 26),
             label(f"(only {self.m} fit without sharing)", 22, palette.MUTED),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.25).move_to(RIGHT * 3.6 + UP * 0.8)
-
-    @staticmethod
-    def _describe(run: dict[str, Any]) -> str:
-        return (f"Density {run['density']:g}: squared Frobenius norm {run['frobenius_sq']:.2f}, "
-                f"{run['features_represented']} features represented.")

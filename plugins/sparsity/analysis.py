@@ -1,0 +1,250 @@
+"""The sparsity chapter's numbers: the basic-results sweeps and the phase
+diagram measured on the kept models, and the paper's claims judged on them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from course import Judgement, Result
+from course import jsonable as _f
+from course import metrics as M
+from course_plugins.sparsity.phases import (
+    DEDICATED,
+    NOT_LEARNED,
+    OTHER,
+    PHASES,
+    SUPERPOSITION,
+    antipodal_boundary,
+    classify_phase,
+    ideal_phase,
+)
+
+#: a seed of another class within this relative loss of the kept one marks a near tie
+NEAR_TIE = 0.05
+#: a represented feature with interference below this has a dimension to itself
+ORTHOGONAL = 0.1
+
+
+def metrics(result: Result) -> dict[str, Any]:
+    """Per model and density: ‖W‖_F², the represented and orthogonal features,
+    norms, interference and biases; plus the phase diagram."""
+    runs = []
+    for model in result.info["models"]:
+        W = result[f"{model}_W"].astype(np.float64)
+        b = result[f"{model}_b"].astype(np.float64)
+        norms = M.feature_norms(W)
+        for k, d in enumerate(result.info["densities"]):
+            itf = M.interference(W[k])
+            rep = norms[k] > M.REPRESENTED
+            alone = np.flatnonzero(rep & (itf < ORTHOGONAL))  # a dimension to themselves
+            runs.append({
+                "model": model,
+                "density": d,
+                "sparsity": _f(1.0 - d),
+                "frobenius_sq": _f(M.features_learned(W[k])),
+                "features_represented": int(rep.sum()),
+                "orthogonal_features": len(alone),
+                "orthogonal_are_most_important": bool(np.array_equal(alone, np.arange(len(alone)))),
+                "dimensions_per_feature": _f(M.dimensions_per_feature(W[k])),
+                "feature_norms": _f(norms[k]),
+                "interference": _f(itf),
+                "bias": _f(b[k]),
+                "bias_represented_mean": _f(b[k][rep].mean() if rep.any() else 0.0),
+                "bias_unrepresented_mean": _f(b[k][~rep].mean() if (~rep).any() else 0.0),
+                "loss": _f(result[f"{model}_loss"][k], 9),
+            })
+    return {
+        "runs": runs,
+        "n_features": int(result["relu_W"].shape[-1]),
+        "n_hidden": int(result["relu_W"].shape[-2]),
+        "importance_decay": result.settings["importance_decay"],
+        "norm_threshold": M.REPRESENTED,
+        "orthogonal_threshold": ORTHOGONAL,
+        "phase_diagram": phase_metrics(result),
+    }
+
+
+def phase_metrics(result: Result) -> dict[str, Any]:
+    """The phase diagram as JSON: the grid, each point's class and its evidence."""
+    rel = [float(r) for r in result.info["relative_importance"]]
+    dens = [float(d) for d in result.info["phase_density"]]
+    R, D = len(rel), len(dens)
+    W = result["phase_W"].reshape(D, R, 2).astype(np.float64)
+    b = result["phase_b"].reshape(D, R, 2).astype(np.float64)
+    W_all = result["phase_W_all"].astype(np.float64)
+    seeds = W_all.shape[1]
+    classes = [[classify_phase(W[i, j]) for j in range(R)] for i in range(D)]
+    loss_all = result["phase_loss_all"].reshape(D, R, seeds)
+    seed_classes = [[[classify_phase(W_all[i * R + j, s]) for s in range(seeds)] for j in range(R)] for i in range(D)]
+    agree = [[float(np.mean([c == classes[i][j] for c in seed_classes[i][j]])) for j in range(R)] for i in range(D)]
+    near_tie = [[bool(any(
+        c != classes[i][j] and loss_all[i, j, s] <= (1 + NEAR_TIE) * loss_all[i, j].min()
+        for s, c in enumerate(seed_classes[i][j]))) for j in range(R)] for i in range(D)]
+    ideal = [[ideal_phase(r, d) for r in rel] for d in dens]
+    flat = [c for row in classes for c in row]
+    counts = {c: flat.count(c) for c in (*PHASES, OTHER)}
+    matches = sum(a == c for ra, rc in zip(ideal, classes, strict=True) for a, c in zip(ra, rc, strict=True))
+    sup_dens = [dens[i] for i in range(D) if SUPERPOSITION in classes[i]]
+    densest = max(range(D), key=lambda i: dens[i])
+    dense_row = classes[densest]
+    return {
+        "relative_importance": rel,
+        "density": dens,
+        "classes": classes,
+        "W": _f(W),
+        "bias": _f(b),
+        "seed_agreement": _f(agree, 3),
+        "near_tie": near_tie,
+        "near_tie_tolerance": NEAR_TIE,
+        "ideal_classes": ideal,
+        "agreement_with_ideal": _f(matches / (R * D), 4),
+        "antipodal_boundary": _f(antipodal_boundary(np.asarray(rel))),
+        "counts": counts,
+        "n_seeds": int(seeds),
+        "seed_rule": "lowest expected loss (computed exactly, see the chapter)",
+        "norm_threshold": M.REPRESENTED,
+        "densest_superposition": max(sup_dens) if sup_dens else 0.0,
+        "densest_superposition_at": [rel[j] for j in range(R) if sup_dens
+                                     and classes[dens.index(max(sup_dens))][j] == SUPERPOSITION],
+        "dense_density": dens[densest],
+        "dense_classes": dense_row,
+        "dense_split": _dense_split(rel, dense_row),
+        "superposition_fraction": _f([classes[i].count(SUPERPOSITION) / R for i in range(D)], 4),
+        "all_superposition_from": _all_superposition_from(dens, classes),
+        "example": _example(rel, dens, classes, W, b),
+        "jump": _jump(rel, dens, classes, W),
+    }
+
+
+def _dense_split(rel: list[float], row: list[str]) -> list[float]:
+    """The relative importances between which the dense row switches from not
+    learned to dedicated: [last not learned, first dedicated] (the grid's ends
+    when the row never switches)."""
+    last_nl = max((r for r, c in zip(rel, row, strict=True) if c == NOT_LEARNED), default=rel[0])
+    first_d = min((r for r, c in zip(rel, row, strict=True) if c == DEDICATED and r > last_nl), default=rel[-1])
+    return [last_nl, first_d]
+
+
+def _example(rel, dens, classes, W, b) -> dict[str, Any]:
+    """The superposition point used in the animation: equal importance if it
+    is on the grid (else the nearest), at the lowest density where that column
+    is in superposition (the sparsest point if none is)."""
+    j = int(np.argmin(np.abs(np.log(np.asarray(rel)))))
+    rows = [i for i in range(len(dens)) if classes[i][j] == SUPERPOSITION]
+    i = min(rows, key=lambda i: dens[i]) if rows else int(np.argmin(dens))
+    return {
+        "relative_importance": rel[j],
+        "density": dens[i],
+        "class": classes[i][j],
+        "W": _f(W[i, j]),
+        "bias": _f(b[i, j]),
+    }
+
+
+def _represented(run: dict[str, Any], threshold: float) -> list[int]:
+    """Indices of the features whose norm exceeds ``threshold``."""
+    return [i for i, v in enumerate(run["feature_norms"]) if v > threshold]
+
+
+def _all_superposition_from(dens: list[float], classes: list[list[str]]) -> float | None:
+    """The highest density from which every sparser row is all superposition (None if none)."""
+    best = None
+    for i in sorted(range(len(dens)), key=lambda i: dens[i]):  # sparse first
+        if any(c != SUPERPOSITION for c in classes[i]):
+            break
+        best = dens[i]
+    return best
+
+
+def _jump(rel, dens, classes, W, near: float = 0.3) -> dict[str, Any] | None:
+    """Where the extra feature enters superposition in the column nearest relative
+    importance ``near``: the kept W just above (denser) and at the densest
+    superposition point. None if that column never reaches superposition."""
+    j = int(np.argmin(np.abs(np.log(np.asarray(rel) / near))))
+    order = sorted(range(len(dens)), key=lambda i: -dens[i])  # dense first
+    for a, b in zip(order, order[1:], strict=False):
+        if classes[a][j] != SUPERPOSITION and classes[b][j] == SUPERPOSITION:
+            return {
+                "relative_importance": rel[j],
+                "before": {"density": dens[a], "class": classes[a][j], "W": _f(W[a, j])},
+                "after": {"density": dens[b], "class": classes[b][j], "W": _f(W[b, j])},
+            }
+    return None
+
+
+#: tolerances of the claims, stated beside them in the report
+#: ‖W‖_F² counts as "near m" within this fraction of m
+FRO_NEAR_M = 0.1
+#: the ReLU model's ‖W‖_F² may fall by at most this from one density to the next
+FRO_STEP_SLACK = 0.5
+#: at the sparsest density the ReLU model's ‖W‖_F² exceeds m by more than this
+FRO_GROWTH = 1
+#: at the sparsest density of the phase grid at least this fraction is superposition
+SPARSE_SUPERPOSITION = 0.5
+#: the dense row's split between not learned and dedicated lies in this range
+#: of relative importance, around 1
+SPLIT_RANGE = (0.5, 2.0)
+
+
+def claims(metrics: dict[str, Any]) -> list[Judgement]:
+    """The paper's claims about sparsity, judged on this build's metrics."""
+    m = metrics["n_hidden"]
+    threshold = metrics["norm_threshold"]
+    lin = [r for r in metrics["runs"] if r["model"] == "linear"]
+    relu = [r for r in metrics["runs"] if r["model"] == "relu"]
+    out: list[Judgement] = []
+
+    fro = [r["frobenius_sq"] for r in lin]
+    top = [_represented(r, threshold) == list(range(m)) for r in lin]
+    out.append(Judgement(
+        "sparsity-linear-flat",
+        bool(lin) and all(abs(f - m) <= FRO_NEAR_M * m for f in fro) and all(top),
+        {"m": m, "frobenius_sq": fro, "densities": [r["density"] for r in lin], "top": sum(top),
+         "levels": len(lin), "tol": FRO_NEAR_M},
+    ))
+
+    fro_r = [r["frobenius_sq"] for r in relu]
+    steps_ok = all(b >= a - FRO_STEP_SLACK for a, b in zip(fro_r, fro_r[1:], strict=False))
+    out.append(Judgement(
+        "sparsity-relu-grows",
+        len(relu) > 1 and steps_ok and fro_r[-1] > m + FRO_GROWTH and relu[-1]["features_represented"] > m,
+        {"m": m, "frobenius_sq": fro_r, "first": relu[0]["density"], "last": relu[-1]["density"],
+         "represented": relu[-1]["features_represented"], "threshold": threshold,
+         "slack": FRO_STEP_SLACK, "growth": FRO_GROWTH},
+    ))
+
+    dense = [(a, b) for a, b in zip(lin, relu, strict=True) if a["density"] == 1.0]
+    if dense:
+        a, r = dense[0]
+        out.append(Judgement(
+            "sparsity-dense-relu-like-linear",
+            r["features_represented"] == m and abs(r["frobenius_sq"] - m) <= FRO_NEAR_M * m
+            and a["features_represented"] == m,
+            {"m": m, "relu": {"frobenius_sq": r["frobenius_sq"], "features_represented": r["features_represented"]},
+             "linear": {"frobenius_sq": a["frobenius_sq"], "features_represented": a["features_represented"]},
+             "tol": FRO_NEAR_M},
+        ))
+
+    pd_ = metrics["phase_diagram"]
+    counts = pd_["counts"]
+    frac = pd_["superposition_fraction"]
+    dens = pd_["density"]
+    densest = int(np.argmax(dens))
+    sparsest = int(np.argmin(dens))
+    out.append(Judgement(
+        "sparsity-phase-regions",
+        all(counts[c] > 0 for c in PHASES) and frac[densest] == 0.0
+        and frac[sparsest] >= SPARSE_SUPERPOSITION and pd_["densest_superposition"] < 1.0,
+        {"counts": counts, "dense_fraction": frac[densest], "dense_density": dens[densest],
+         "sparse_fraction": frac[sparsest], "sparse_density": dens[sparsest],
+         "densest_superposition": pd_["densest_superposition"], "min_fraction": SPARSE_SUPERPOSITION},
+    ))
+    lo, hi = pd_["dense_split"]
+    out.append(Judgement(
+        "sparsity-phase-dense-split",
+        lo < hi and SPLIT_RANGE[0] <= lo <= 1.0 <= hi <= SPLIT_RANGE[1] and SUPERPOSITION not in pd_["dense_classes"],
+        {"lo": lo, "hi": hi, "range": list(SPLIT_RANGE)},
+    ))
+    return out
