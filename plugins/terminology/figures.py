@@ -1,4 +1,5 @@
-"""The terminology map: a 2 × 2 grid of codes and a strip of what each word is about."""
+"""The terminology map: a 2 × 2 grid of codes and a strip of what each word is about
+(its caption and alt text are in words.md.j2)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from course import Result
 from course.figures import GRAM_CMAP, save, style
 from course_animations import palette
 
@@ -26,6 +28,11 @@ PLACES = {
     "right column": {"superposed-local", "superposed-distributed"},
     "all four codes": set(GRID),
 }
+
+
+def draw(result: Result, metrics: dict[str, Any], outdir: Path) -> dict[str, Path]:
+    """The figures of the chapter, by name."""
+    return {"map": terminology_map(metrics, outdir / "terminology-map.png")}
 
 
 def where(codes: dict[str, dict[str, Any]], has: Any) -> str:
