@@ -1,4 +1,5 @@
-"""The features-as-directions figure: h = Wx as a table, as arrows, and across seeds."""
+"""The features-as-directions figure: h = Wx as a table, as arrows, and across seeds
+(its caption and alt text are in words.md.j2)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ from typing import Any
 
 import numpy as np
 
+from course import Result
 from course.figures import save, style
 from course_animations import palette
+
+
+def draw(result: Result, metrics: dict[str, Any], outdir: Path) -> dict[str, Path]:
+    """The figures of the chapter, by name."""
+    return {"directions": directions_figure(metrics, outdir / "features-as-directions.png")}
 
 
 def _matrix(ax: Any, x0: float, y0: float, M: np.ndarray, color: Callable[[int, int], str],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -23,11 +24,18 @@ from manim import (
     Write,
 )
 
+from course import Animation, Result, step
 from course_animations import palette
 from course_animations.mobjects import label, unit_circle
 
 SCALE = 2.3
 ORIGIN = LEFT * 3.6 + DOWN * 0.4
+
+
+def animation(result: Result, metrics: dict[str, Any]) -> Animation:
+    """The video of the chapter: its title, description and narration are in words.md.j2."""
+    r = metrics["runs"][metrics["shown"]]
+    return Animation(scene=partial(DirectionsScene, np.asarray(r["W"]), metrics))
 
 
 def _point(v: np.ndarray) -> np.ndarray:
@@ -50,7 +58,7 @@ class DirectionsScene(Scene):
         colors = [palette.feature_color(i) for i in range(n)]
 
         title = label("A feature is a direction", 36).to_edge(UP)
-        self.add_subcaption("A layer with two neurons has a two-dimensional activation space.", duration=2.5)
+        self.add_subcaption(step("space"), duration=2.5)
         self.play(Write(title), run_time=1.2)
         axes = VGroup(
             DashedLine(_point([-1.25, 0]), _point([1.25, 0]), color=palette.MUTED, stroke_width=1.5),
@@ -67,11 +75,7 @@ class DirectionsScene(Scene):
         for i in range(n):
             if np.linalg.norm(W[:, i]) > 0.05:
                 arrows.add(Arrow(_point([0, 0]), _point(W[:, i]), buff=0, color=colors[i], stroke_width=6))
-        self.add_subcaption(
-            f"Training gave feature 1 and feature 2 one direction each: arrows at "
-            f"{r['angle_12']:.0f} degrees to each other, {r['off_axis_deg']:.0f} degrees from the neuron axes.",
-            duration=3.5,
-        )
+        self.add_subcaption(step("directions"), duration=3.5)
         self.play(*[GrowArrow(a) for a in arrows], run_time=1.5)
         self.wait(2)
 
@@ -91,7 +95,7 @@ class DirectionsScene(Scene):
         sumtex = MathTex(
             rf"h = {x[0]:g}\,W_1 + {x[1]:g}\,W_2 + {x[2]:g}\,W_3", color=palette.FOREGROUND
         ).scale(0.75).next_to(eq, DOWN, buff=0.45)
-        self.add_subcaption("Multiplying by W adds up the columns of W, each scaled by its feature's value.", duration=3)
+        self.add_subcaption(step("product"), duration=3)
         self.play(FadeIn(eq), run_time=1.2)
         self.play(Write(sumtex), run_time=1.2)
         self.wait(0.6)
@@ -100,18 +104,14 @@ class DirectionsScene(Scene):
         pos = np.zeros(2)
         steps = VGroup()
         for i in range(n):
-            step = x[i] * W[:, i]
-            if np.linalg.norm(step) < 0.05:
+            move = x[i] * W[:, i]
+            if np.linalg.norm(move) < 0.05:
                 continue
-            a = Arrow(_point(pos), _point(pos + step), buff=0, color=colors[i], stroke_width=8,
+            a = Arrow(_point(pos), _point(pos + move), buff=0, color=colors[i], stroke_width=8,
                       max_tip_length_to_length_ratio=0.2)
             steps.add(a)
-            pos = pos + step
-        self.add_subcaption(
-            f"{x[0]:g} times W1, then {x[1]:g} times W2, tip to tail, lands on h = "
-            f"({r['h'][0]:.2f}, {r['h'][1]:.2f}).",
-            duration=3,
-        )
+            pos = pos + move
+        self.add_subcaption(step("tip_to_tail"), duration=3)
         self.play(arrows.animate.set_opacity(0.3), run_time=0.4)
         for a in steps:
             self.play(GrowArrow(a), run_time=1.0)
@@ -126,11 +126,7 @@ class DirectionsScene(Scene):
         proj = DashedLine(_point(r["h"]), _point(foot), color=colors[0], stroke_width=3)
         read = MathTex(rf"W_1 \cdot h = {float(np.dot(W[:, 0], r['h'])):.2f}", color=colors[0]).scale(0.75)
         read.next_to(sumtex, DOWN, buff=0.45)
-        self.add_subcaption(
-            f"Reading feature 1 back is a dot product with its direction: "
-            f"W1 · h = {float(np.dot(W[:, 0], r['h'])):.2f}, the {x[0]:g} that went in.",
-            duration=3.5,
-        )
+        self.add_subcaption(step("read_back"), duration=3.5)
         self.play(Create(proj), Write(read), run_time=1.5)
         self.wait(1.5)
 
@@ -141,10 +137,6 @@ class DirectionsScene(Scene):
         ).next_to(read, DOWN, buff=0.4)
         if note.width > 6.2:
             note.scale_to_fit_width(6.2)
-        self.add_subcaption(
-            f"Feature 3 got no direction (length {norm3:.2f}): the model answers "
-            f"{r['readout'][2]:.2f}, its average, instead of {x[2]:g}. Two neurons, room for two directions.",
-            duration=4,
-        )
+        self.add_subcaption(step("feature3"), duration=4)
         self.play(FadeIn(note), run_time=1)
         self.wait(3.5)
