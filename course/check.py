@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -231,6 +232,7 @@ def _stages(reg: Registered, report: ConceptReport, outdir: Path, seed: int, dev
                 "set question= to the question the chapter opens with and answers")
 
     # experiment and metrics: everything after them needs both
+    loaded = _plugin_modules(c)
     try:
         result, _ = pipeline.experiment(reg, seed=seed, device=device, quick=True, use_cache=False)
     except PluginError as exc:
@@ -249,6 +251,7 @@ def _stages(reg: Registered, report: ConceptReport, outdir: Path, seed: int, dev
                 f"make the concept's files readable and its settings hashable ({RERUN})", traceback.format_exc())
         raise _Failed from exc
     report.notes.append("experiment runs")
+    loaded = _undeclared(reg, problem, "experiment", loaded)
     try:
         metrics = pipeline.metrics(reg, result)
     except PluginError as exc:
@@ -263,11 +266,36 @@ def _stages(reg: Registered, report: ConceptReport, outdir: Path, seed: int, dev
     n = len(metrics["runs"])
     report.notes.append(f"metrics ({n} run{'s' if n != 1 else ''})")
 
+    loaded = _undeclared(reg, problem, "analysis", loaded)
     figures = _check_figures(reg, report, problem, result, metrics, outdir)
+    loaded = _undeclared(reg, problem, "figures", loaded)
     anim = _check_animation(reg, report, problem, result, metrics, scene)
+    _undeclared(reg, problem, "scene", loaded)
     claims = _check_claims(reg, report, problem, metrics)
     if figures is not None and claims is not None and anim is not False:
         _check_chapter(reg, report, problem, metrics, figures, anim, claims)
+
+
+def _plugin_modules(concept: Any) -> set[Path]:
+    """The files of the concept's plugin folder whose modules are imported now."""
+    root = concept.source_dir()
+    out = set()
+    for module in list(sys.modules.values()):
+        f = getattr(module, "__file__", None)
+        if f and Path(f).resolve().parent == root:
+            out.add(Path(f).resolve())
+    return out
+
+
+def _undeclared(reg: Registered, problem: Callable[..., Problem], stage: str, before: set[Path]) -> set[Path]:
+    """Report the plugin's helper modules that ``stage`` imported without
+    declaring them (editing one would not refresh the stage's cache)."""
+    now = _plugin_modules(reg.concept)
+    known = {(reg.concept.source_dir() / "__init__.py").resolve()} | {p.resolve() for p in reg.concept.stage_files(stage)}
+    for path in sorted(now - before - known):
+        problem(stage, f"imports the plugin's module {path.name}, which does not key its cache",
+                f"declare it: depends={{{stage!r}: ({path.name!r},)}} in the concept")
+    return now
 
 
 def _violations(problem: Callable[..., Problem], where: str, found: Sequence[contract.Violation]) -> bool:

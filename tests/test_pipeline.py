@@ -160,6 +160,21 @@ def test_what_keys_each_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert cache.figures_key(reg.concept, "e", "m1") != cache.figures_key(reg.concept, "e", "m2")
 
 
+def test_check_reports_a_helper_module_a_stage_imports_without_declaring_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from course.check import check_concept
+
+    pkg, reg = _keyed_plugin(tmp_path, monkeypatch)
+    assert [p for p in check_concept(reg, scene=False).problems if p.where != "metadata"] == []
+    for name in [m for m in sys.modules if m == "keyedplugin.train"]:
+        monkeypatch.delitem(sys.modules, name)
+    reg.concept.depends = {}  # train.py, which experiment.py imports, no longer declared
+    report = check_concept(reg, scene=False)
+    assert [p.line() for p in report.problems if p.where != "metadata"] == [
+        "plugin 'keyedplugin', concept 'keyed', experiment: imports the plugin's module train.py, which does "
+        "not key its cache. Fix: declare it: depends={'experiment': ('train.py',)} in the concept"]
+
+
 def test_the_scene_keys_the_video_and_the_words_key_its_captions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Editing scene.py renders the video again and nothing else; editing a
     narration line rewrites the captions and renders nothing."""
