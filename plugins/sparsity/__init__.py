@@ -13,11 +13,9 @@ Two experiments, trained together:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
-from course import Claim, Concept, Result, hookimpl
-from course.concept import block_name
+from course import Concept, Result, hookimpl
 
 
 class Sparsity(Concept):
@@ -28,13 +26,6 @@ class Sparsity(Concept):
         from course_plugins.sparsity import experiment
 
         return experiment.run(experiment.Settings(**settings), seed, device, progress)
-
-    def claims(self, metrics: dict[str, Any]) -> list[Claim]:
-        # a Judgement carries no source: each claim's section of the paper is the
-        # words block source_ID (the core default would link the paper's top)
-        words, ctx = self.words(), self.words_context(metrics)
-        return [replace(c, source=words.get(f"source_{block_name(c.id)}", c.source, **ctx))
-                for c in super().claims(metrics)]
 
 
 CONCEPT = Sparsity(
