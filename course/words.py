@@ -185,15 +185,20 @@ class Words:
         return self.render(f"narration_{name}", index=index, **context)
 
     def glossary(self) -> list[tuple[str, str, str]]:
-        """(term, definition, link) for each entry of the ``glossary`` block.
+        """(term, definition, link) for each entry of the ``glossary`` block
+        (see :meth:`entries`)."""
+        return self.entries("glossary")
+
+    def entries(self, name: str, **context: Any) -> list[tuple[str, str, str]]:
+        """(term, definition, link) for each entry of block ``name``, in order.
 
         The block is a MyST definition list: a line with the term (and an
         optional ``<link>``), then the definition on a line starting with
-        ``: ``, continued on indented lines.
+        ``: ``, continued on indented lines. A missing block has no entries.
         """
-        if not self.has("glossary"):
+        if not self.has(name):
             return []
-        text = self.render("glossary", one_line=False)
+        text = self.render(name, one_line=False, **context)
         entries: list[tuple[str, str, str]] = []
         term = link = ""
         parts: list[str] = []
@@ -201,7 +206,7 @@ class Words:
         def flush() -> None:
             if term:
                 if not parts:
-                    raise WordsError(f"{self.source}, block 'glossary': term {term!r} has no definition "
+                    raise WordsError(f"{self.source}, block {name!r}: term {term!r} has no definition "
                                      "(write it on the next line, starting with ': ')")
                 entries.append((term, " ".join(" ".join(parts).split()), link))
 
@@ -214,13 +219,13 @@ class Words:
                 continue
             if line.startswith(":"):
                 if not term:
-                    raise WordsError(f"{self.source}, block 'glossary': a definition comes before any term")
+                    raise WordsError(f"{self.source}, block {name!r}: a definition comes before any term")
                 parts.append(line[1:].strip())
                 continue
             flush()
             m = _GLOSSARY_TERM.match(line)
             if not m:
-                raise WordsError(f"{self.source}, block 'glossary': cannot read the term line {line!r}")
+                raise WordsError(f"{self.source}, block {name!r}: cannot read the term line {line!r}")
             term, link, parts = m.group("term").strip(), m.group("link") or "", []
         flush()
         return entries
