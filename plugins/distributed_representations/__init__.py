@@ -19,18 +19,9 @@ does change the loss of the neuron model, whose ReLU makes the basis privileged.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
-from course import Claim, Concept, Result, hookimpl
-from course.concept import PAPER_URL
-
-#: the section of the paper each claim comes from (the reproduction report links it)
-SOURCES = {
-    "distributed-without-superposition": PAPER_URL + "#related-codes",
-    "superposition-needs-no-spreading": PAPER_URL,
-    "rotation-free-without-privileged-basis": PAPER_URL + "#privileged-basis",
-}
+from course import Concept, Result, hookimpl
 
 
 class DistributedRepresentations(Concept):
@@ -41,10 +32,6 @@ class DistributedRepresentations(Concept):
         from course_plugins.distributed_representations import experiment
 
         return experiment.run(experiment.Settings(**settings), seed, device, progress)
-
-    def claims(self, metrics: dict[str, Any]) -> list[Claim]:
-        # a Judgement carries no source: give each claim its section of the paper back
-        return [replace(c, source=SOURCES.get(c.id, c.source)) for c in super().claims(metrics)]
 
 
 CONCEPT = DistributedRepresentations(

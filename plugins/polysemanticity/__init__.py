@@ -9,14 +9,9 @@ privileged, so asking "which features does this neuron serve?" has an answer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
-from course import Claim, Concept, Result, hookimpl
-from course.concept import PAPER_URL
-
-#: the section of the paper every claim of this chapter comes from (the reproduction report links it)
-SOURCE = PAPER_URL + "#privileged-basis"
+from course import Concept, Result, hookimpl
 
 
 class Polysemanticity(Concept):
@@ -27,10 +22,6 @@ class Polysemanticity(Concept):
         from course_plugins.polysemanticity import experiment
 
         return experiment.run(experiment.Settings(**settings), seed, device, progress)
-
-    def claims(self, metrics: dict[str, Any]) -> list[Claim]:
-        # a Judgement carries no source: give the claims their section of the paper back
-        return [replace(c, source=SOURCE) for c in super().claims(metrics)]
 
 
 CONCEPT = Polysemanticity(
