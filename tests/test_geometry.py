@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from helpers import course_json, random_rotation
 
-from course_plugins.geometry import CONCEPT, plateau, sticky_share, uniform_baseline
+from course_plugins.geometry import CONCEPT
+from course_plugins.geometry.analysis import plateau, sticky_share, uniform_baseline
 from course_plugins.geometry.shapes import (
     BY_NAME,
     SHAPES,
@@ -181,7 +182,7 @@ def test_quick_run_json_has_the_issue_keys():
 
 
 def test_chapter_renders_from_quick_metrics():
-    from course.book import render_template
+    from course.markup import render_template
 
     result = CONCEPT.run(CONCEPT.settings(quick=True), seed=0)
     metrics = CONCEPT.metrics(result)

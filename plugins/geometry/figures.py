@@ -1,4 +1,4 @@
-"""The geometry chapter's figures, drawn from its metrics."""
+"""The geometry chapter's figures, drawn from its metrics (their words are in words.md.j2)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from course import Result
 from course.figures import save, style
+from course.metrics import REPRESENTED
 from course_animations import palette
 
 #: how the reference lines are labelled, by computed value (ideal shapes come from metrics)
@@ -26,6 +28,16 @@ SHAPE_COLORS = {
     "pentagon": palette.FEATURES[0],
     "square antiprism": palette.FEATURES[4],
 }
+
+
+def draw(result: Result, metrics: dict[str, Any], outdir: Path) -> dict[str, Path]:
+    """The figures of the chapter, by name."""
+    return {
+        "dims": dims_figure(metrics, outdir / "geometry-dims-per-feature.png"),
+        "scatter": scatter_figure(metrics, outdir / "geometry-feature-dimensionality.png",
+                                  metrics["represented_threshold"]),
+        "groups": groups_figure(metrics, outdir / "geometry-groups.png"),
+    }
 
 
 def _log_x(ax: Any, runs: list[dict[str, Any]]) -> None:
@@ -64,7 +76,7 @@ def dims_figure(metrics: dict[str, Any], path: Path) -> Path:
         return save(fig, path)
 
 
-def scatter_figure(metrics: dict[str, Any], path: Path, embedded: float = 0.5) -> Path:
+def scatter_figure(metrics: dict[str, Any], path: Path, embedded: float = REPRESENTED) -> Path:
     """Each feature's D_i against 1/(1 − S), with the sticky reference lines;
     features with ‖W_i‖ > ``embedded`` are drawn dark."""
     import matplotlib.pyplot as plt

@@ -7,6 +7,7 @@ span, and their D_i) come from the chapter's metrics.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ from manim import (
     Write,
 )
 
+from course import Animation, Result, step
 from course_animations import palette
 from course_animations.mobjects import label
 from course_plugins.geometry.shapes import SHAPES, edges, ideal_vectors
@@ -37,6 +39,11 @@ SCALE = 1.55
 LEFT_CENTER = LEFT * 3.4 + DOWN * 0.35
 RIGHT_CENTER = RIGHT * 3.4 + DOWN * 0.35
 TILT = 20 * np.pi / 180
+
+
+def animation(result: Result, metrics: dict[str, Any]) -> Animation:
+    """The video of the chapter: its title, description and narration are in words.md.j2."""
+    return Animation(scene=partial(GeometryScene, metrics))
 
 
 def _as_3d(V: np.ndarray) -> np.ndarray:
@@ -83,10 +90,7 @@ class GeometryScene(ThreeDScene):
         title = label("The shapes of superposition", 34).to_edge(UP, buff=0.25)
         formula = MathTex(r"D_i = \frac{\|W_i\|^2}{\sum_j (\hat W_i \cdot W_j)^2}",
                           color=palette.FOREGROUND, font_size=40)
-        self.add_subcaption(
-            "Feature dimensionality D_i is the share of a dimension feature i gets: its squared "
-            "length over how much all features, itself included, project onto its direction.",
-            duration=4.0)
+        self.add_subcaption(step("intro"), duration=4.0)
         self.play(Write(title), run_time=1.0)
         self.play(Write(formula), run_time=1.5)
         self.wait(1.5)
@@ -95,15 +99,11 @@ class GeometryScene(ThreeDScene):
                        label("learned by the model", 22, palette.MUTED).move_to(RIGHT_CENTER + UP * 2.2))
         self.play(FadeIn(heads), run_time=0.5)
 
-        for shape in SHAPES:
-            self._show(shape)
+        for i, shape in enumerate(SHAPES):
+            self._show(i, shape)
 
         totals = m["groups_total"]
-        found = [f"{v} {k if v == 1 else m['ideal'][k]['plural']}" for k, v in totals.items() if v]
-        self.add_subcaption(
-            f"Over {len(m['runs'])} trained models with {m['n_features']} features in "
-            f"{m['n_hidden']} dimensions, the search found "
-            + (", ".join(found) if found else "no clean groups") + ".", duration=3.0)
+        self.add_subcaption(step("summary"), duration=3.0)
         row = VGroup()
         for i, shape in enumerate(SHAPES):
             V = ideal_vectors(shape.name)
@@ -124,7 +124,7 @@ class GeometryScene(ThreeDScene):
         self.play(FadeOut(heads), LaggedStart(*[FadeIn(g) for g in row], lag_ratio=0.2), run_time=1.2)
         self.wait(2.0)
 
-    def _show(self, shape: Any) -> None:
+    def _show(self, index: int, shape: Any) -> None:
         m = self.metrics
         ideal = m["ideal"][shape.name]
         ex = m["examples"].get(shape.name)
@@ -134,26 +134,21 @@ class GeometryScene(ThreeDScene):
         name = label(f"{shape.name}: {shape.k} features in {shape.d} {dims}", 28).move_to(UP * 2.75)
         left_tag = label(f"D = {ideal['fraction']}  (computed {ideal['dimensionality']:.3f})", 22,
                          palette.FOREGROUND).move_to(LEFT_CENTER + DOWN * 2.55)
-        caption = (f"{shape.name.capitalize()}: {shape.k} features sharing {shape.d} {dims}, "
-                   f"so each gets D = {ideal['fraction']} of a dimension.")
         if ex:
             right = shape_mobject(np.asarray(ex["coords"])).shift(RIGHT_CENTER)
             right_tag = VGroup(
                 label(f"at 1/(1−S) = {ex['inverse_density']:.2f}", 22),
                 label(_d_summary(ex["dimensionality"]), 22),
             ).arrange(DOWN, buff=0.12).move_to(RIGHT_CENTER + DOWN * 2.6)
-            caption += (f" The trained model at 1/(1−S) = {ex['inverse_density']:.2f} has one: "
-                        f"{_d_summary(ex['dimensionality'])}.")
         else:
             right = VGroup()
             right_tag = label(f"no clean {shape.name} in this run", 22, palette.MUTED).move_to(RIGHT_CENTER)
-            caption += f" This run's models contain no clean {shape.name}."
         if shape.d == 3:
             left.rotate(TILT, axis=RIGHT, about_point=LEFT_CENTER)
             if ex:
                 right.rotate(TILT, axis=RIGHT, about_point=RIGHT_CENTER)
         spin = 3.0 if shape.d == 3 else 0.0
-        self.add_subcaption(caption, duration=1.3 + max(spin, 2.2))
+        self.add_subcaption(step("shape", index), duration=1.3 + max(spin, 2.2))
         self.play(FadeIn(name), LaggedStart(Create(left), Create(right), lag_ratio=0.3),
                   FadeIn(left_tag), FadeIn(right_tag), run_time=1.3)
         if spin:

@@ -15,6 +15,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from course.metrics import REPRESENTED
+
 
 @dataclass(frozen=True)
 class Shape:
@@ -130,7 +132,7 @@ def find_groups(
     d_tol: float = 0.04,
     overlaps: tuple[float, ...] = (0.1, 0.2),
     span_tol: float = 0.15,
-    min_norm: float = 0.5,
+    min_norm: float = REPRESENTED,
 ) -> list[Group]:
     """Groups of features in ``W`` (m × n) that form one of :data:`SHAPES`.
 
