@@ -19,8 +19,10 @@ The file is a list of named blocks::
 Each block is rendered on its own with the chapter's context (``metrics``,
 ``runs``, ``concept``, plus what the caller adds, such as ``index`` for a
 narration step or ``values`` for a claim), in Jinja2's sandbox with undefined
-names as errors. Text outside blocks is ignored, so the file can carry
-comments for the writer. Nothing here keys a cache: editing the words
+names as errors. Macros and ``{% set %}`` written outside the blocks are
+shared by every block (they run before each one, with the same context);
+other text outside blocks is ignored, so the file can carry comments for the
+writer. Nothing here keys a cache: editing the words
 rewrites pages and captions files only.
 """
 
@@ -41,6 +43,7 @@ WORDS_FILE = "words.md.j2"
 #: what a scene passes to ``add_subcaption`` to say "narration step NAME (INDEX)"
 STEP_PREFIX = "@"
 _STEP = re.compile(r"^@([A-Za-z_][A-Za-z0-9_]*)(?::(\d+))?$")
+_BLOCK = re.compile(r"{%-?\s*block\s+\w+\s*-?%}.*?{%-?\s*endblock(?:\s+\w+)?\s*-?%}", re.S)
 _GLOSSARY_TERM = re.compile(r"^(?P<term>[^:\s][^<]*?)\s*(?:<(?P<link>[^>\s]+)>)?\s*$")
 
 
@@ -86,7 +89,7 @@ def describe_error(exc: Exception, source: str, context: dict[str, Any], block: 
     if line is None:
         tb = exc.__traceback__
         while tb is not None:  # the template frame carries its own line number
-            if tb.tb_frame.f_code.co_filename == "<template>" or tb.tb_frame.f_code.co_filename == source:
+            if tb.tb_frame.f_code.co_filename == source:
                 line = tb.tb_lineno
             tb = tb.tb_next
     if line is not None:
@@ -103,13 +106,17 @@ def describe_error(exc: Exception, source: str, context: dict[str, Any], block: 
 def render_string(text: str, source: str = "<template>", **context: Any) -> str:
     """Render a template string (a chapter or a hand-written page) in the sandbox."""
     try:
-        template = environment().from_string(text)
-        template.filename = source
-        return template.render(**context)
+        return _compile(environment(), text, source).render(**context)
     except jinja2.TemplateError as exc:
         raise WordsError(describe_error(exc, source, context)) from exc
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError) as exc:
         raise WordsError(describe_error(exc, source, context)) from exc
+
+
+def _compile(env: SandboxedEnvironment, text: str, source: str) -> jinja2.Template:
+    """``text`` compiled under the file name ``source`` (errors then name its lines)."""
+    code = env.compile(text, filename=source)
+    return env.template_class.from_code(env, code, env.make_globals(None), None)
 
 
 def step(name: str, index: int | None = None) -> str:
@@ -134,12 +141,16 @@ class Words:
 
     def __init__(self, text: str, source: str = WORDS_FILE) -> None:
         self.source = source
+        self._text = text
         self._env = environment()
         try:
-            self._template = self._env.from_string(text)
+            self._template = _compile(self._env, text, source)
         except jinja2.TemplateSyntaxError as exc:
             raise WordsError(describe_error(exc, source, {})) from exc
-        self._template.filename = source
+        # what stands outside the blocks (macros, {% set %}), run before each
+        # block so that blocks can share it; lines kept for error messages
+        outside = _BLOCK.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+        self._prelude = _compile(self._env, outside, source) if "{%" in outside else None
 
     @classmethod
     def load(cls, path: Path) -> Words:
@@ -162,12 +173,21 @@ class Words:
         if name not in self._template.blocks:
             have = ", ".join(self.names()) or "none"
             raise WordsError(f"{self.source}: there is no block {name!r}; the blocks are: {have}")
+        shared: dict[str, Any] = {}
+        if self._prelude is not None:
+            try:
+                module = self._prelude.make_module(dict(context))
+                shared = {k: v for k, v in vars(module).items() if not k.startswith("_")}
+            except Exception:  # noqa: BLE001 - e.g. a set that needs metrics the caller has not got:
+                shared = {}  # the block then fails on the name it lacks, with its own message
         try:
-            ctx = self._template.new_context(dict(context))
-            text = "".join(self._template.blocks[name](ctx))
-        except jinja2.TemplateError as exc:
-            raise WordsError(describe_error(exc, self.source, context, name)) from exc
-        except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError) as exc:
+            try:
+                ctx = self._template.new_context({**context, **shared})
+                text = "".join(self._template.blocks[name](ctx))
+            except Exception:  # noqa: BLE001 - Jinja rewrites the traceback to the template's lines
+                self._env.handle_exception(self._text)
+        except (jinja2.TemplateError, TypeError, ValueError, KeyError, IndexError, AttributeError,
+                ZeroDivisionError) as exc:
             raise WordsError(describe_error(exc, self.source, context, name)) from exc
         return " ".join(text.split()) if one_line else text.strip()
 

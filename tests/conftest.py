@@ -84,6 +84,6 @@ def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     monkeypatch.setenv("COURSE_PLUGINS", "")
     monkeypatch.setenv("COURSE_CACHE_DIR", str(Fake.cache))
     monkeypatch.setenv("FAKE_LOG", str(Fake.log))
-    for var in ("FAKE_VIDEO", "FAKE_CHAPTER", "FAKE_VERSION", "FAKE_SLOW"):
+    for var in ("FAKE_VIDEO", "FAKE_CHAPTER", "FAKE_VERSION", "FAKE_SLOW", "FAKE_DELAY"):
         monkeypatch.delenv(var, raising=False)
     return Fake

@@ -12,7 +12,9 @@ processes and in a ``course`` subprocess (through an entry point written by
   template, ``FAKE_VERSION`` goes into the settings (a new version, a new key);
 - ``boom``: ``run()`` raises ValueError;
 - ``wrongtype``: ``run()`` returns a dict; ``badmetrics``: metrics() returns a list;
-- ``slow``: ``run()`` takes ``FAKE_SLOW`` seconds (default 20), reporting progress.
+- ``slow``: ``run()`` takes ``FAKE_SLOW`` seconds (default 20), reporting progress;
+- ``FAKE_DELAY``: every ``run()`` first sleeps that many seconds (a worker busy long
+  enough for the next concept to go to another worker).
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class Fake(Concept):
 
     def run(self, settings: dict[str, Any], seed: int = 0, device: str = "cpu", progress=None) -> Any:
         log("run", self.slug, os.getpid())
+        time.sleep(float(os.environ.get("FAKE_DELAY", "0")))
         if self.slug == "boom":
             raise ValueError("boom: the experiment exploded")
         if self.slug == "wrongtype":

@@ -284,13 +284,15 @@ def test_second_run_loads_everything_from_the_cache(fake) -> None:
     assert len(fake.calls("run")) == 4
 
 
-def test_parallel_workers_return_the_same_artifacts(fake) -> None:
+def test_parallel_workers_return_the_same_artifacts(fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_DELAY", "3")  # the first worker is still busy when the second concept is handed out
     course = fake.load("alpha", "beta")
     events: list[Event] = []
     par = pipeline.produce_all(course, course.concepts, pipeline.Options(), jobs=2, emit=events.append)
     pids = {int(line.split()[2]) for line in fake.calls("run")}
     assert len(pids) == 2 and os.getpid() not in pids  # each concept in its own worker process
     assert {(e.slug, e.stage, e.kind) for e in events} >= {("alpha", "experiment", "end"), ("beta", "figures", "end")}
+    monkeypatch.setenv("FAKE_DELAY", "0")
     serial = pipeline.produce_all(course, course.concepts, pipeline.Options(), jobs=1)
     assert {s: a.metrics for s, a in par.artifacts.items()} == {s: a.metrics for s, a in serial.artifacts.items()}
 
