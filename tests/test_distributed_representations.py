@@ -24,17 +24,6 @@ def spreading_rotation(m: int) -> np.ndarray:
 # --------------------------------------------------------------------------- fast
 
 
-def test_registers_first_among_the_concepts():
-    from course import plugins
-
-    course = plugins.load()
-    assert not course.errors
-    reg = course.get("distributed-representations")
-    assert reg.concept.order == 10 and reg.concept.part == "concepts"
-    assert reg.plugin.distribution == "superposition-course"
-    concepts = [r.concept for r in course.concepts if r.concept.part == "concepts"]
-    assert concepts[0].slug == "distributed-representations"
-
 
 def test_local_code_has_participation_one_and_no_interference():
     code = describe_code(np.eye(3))

@@ -58,18 +58,6 @@ def tegum(names: list[str], m: int, extra_dedicated: int = 0, unused: int = 0,
 # --------------------------------------------------------------------------- fast
 
 
-def test_registers_last_of_the_concepts():
-    from course import plugins
-
-    course = plugins.load()
-    assert not course.errors
-    reg = course.get("geometry")
-    assert reg.concept.order == 60
-    assert reg.plugin.distribution == "superposition-course"
-    slugs = course.slugs()
-    if "interference" in slugs:
-        assert slugs.index("interference") < slugs.index("geometry")
-
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: s.name)
 def test_ideal_shapes_are_unit_vectors_with_computed_dimensionality_d_over_k(shape):

@@ -28,19 +28,6 @@ def pentagon(scale: float = 1.0) -> np.ndarray:
 # --------------------------------------------------------------------------- fast
 
 
-def test_registers_after_sparsity_and_before_geometry():
-    from course import plugins
-
-    course = plugins.load()
-    assert not course.errors
-    reg = course.get("interference")
-    assert reg.concept.order == 50
-    assert reg.plugin.distribution == "superposition-course"
-    slugs = course.slugs()
-    for before in ("superposition", "sparsity"):
-        if before in slugs:
-            assert slugs.index(before) < slugs.index("interference")
-
 
 def test_readout_stages_on_an_antipodal_pair_and_an_orthogonal_feature():
     # features 1 and 2 antipodal on the first axis, feature 3 alone on the second

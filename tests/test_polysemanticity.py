@@ -38,20 +38,6 @@ def paper_three_in_two() -> np.ndarray:
 # --------------------------------------------------------------------------- fast
 
 
-def test_registers_between_distributed_representations_and_superposition():
-    from course import plugins
-
-    course = plugins.load()
-    assert not course.errors
-    reg = course.get("polysemanticity")
-    assert reg.concept.order == 20 and reg.concept.title == "Polysemanticity"
-    assert reg.plugin.distribution == "superposition-course"
-    slugs = course.slugs()
-    if "distributed-representations" in slugs:
-        assert slugs.index("distributed-representations") < slugs.index("polysemanticity")
-    if "superposition" in slugs:
-        assert slugs.index("polysemanticity") < slugs.index("superposition")
-
 
 def test_neuron_polysemanticity_exact_geometry():
     W = np.array([

@@ -28,18 +28,6 @@ RUN_KEYS = {"model", "sparsity", "density", "frobenius_sq", "features_represente
 # --------------------------------------------------------------------------- fast
 
 
-def test_registers_as_a_builtin_concept_after_superposition():
-    from course import plugins
-
-    course = plugins.load()
-    assert not course.errors
-    reg = course.get("sparsity")
-    assert reg.concept.order == 40
-    assert reg.plugin.distribution == "superposition-course"
-    slugs = course.slugs()
-    if "superposition" in slugs:
-        assert slugs.index("superposition") < slugs.index("sparsity")
-
 
 @pytest.mark.parametrize(
     "W, expected",
