@@ -2,7 +2,9 @@
 
 Layout of ``cache_dir()``::
 
-    experiments/SLUG/KEY/   a saved course.Result (checksummed by Result.save)
+    experiments/GROUP/KEY/  a saved course.Result (checksummed by Result.save);
+                            GROUP is the slug, or the shared experiment module
+                            of the chapters that report one setting
     analysis/SLUG/KEY/      the concept's metrics (manifest.json)
     figures/SLUG/KEY/       its figures (manifest.json)
     renders/SLUG/KEY/       its video, poster and narration timeline (manifest.json)
@@ -136,8 +138,9 @@ def experiment_key(concept: Any, settings: dict[str, Any], seed: int, device: st
 
 
 def experiment_path(concept: Any, settings: dict[str, Any], seed: int, device: str) -> Path:
-    """Where the experiment's result is cached."""
-    return cache_dir() / "experiments" / concept.slug / experiment_key(concept, settings, seed, device)
+    """Where the experiment's result is cached (shared by the concepts of one
+    :meth:`course.Concept.experiment_group` and configuration)."""
+    return cache_dir() / "experiments" / concept.experiment_group() / experiment_key(concept, settings, seed, device)
 
 
 def analysis_key(concept: Any, experiment: str) -> str:

@@ -156,6 +156,12 @@ class Concept(ABC):
     ``depends`` declares the plugin's helper files each stage uses besides
     its own layout file, e.g. ``{"experiment": ("shapes.py",)}``: they key
     that stage's cache too. Nothing else does.
+
+    ``shared_experiment`` names the experiment module of another plugin (an
+    import name such as ``"course_plugins.sparsity.experiment"``) when this
+    chapter reports the same trained models: its settings and its file are
+    this concept's, and the result is cached under that module's name, keyed
+    by its configuration, so two chapters of one setting share one training.
     """
 
     slug: str
@@ -166,6 +172,7 @@ class Concept(ABC):
     extra: dict[str, Any] = field(default_factory=dict)
     part: str = "concepts"
     depends: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    shared_experiment: str = ""
 
     # -- stages ------------------------------------------------------------
     def settings(self, quick: bool = False) -> dict[str, Any]:
@@ -173,7 +180,7 @@ class Concept(ABC):
         smallest settings that still exercise the code (used by checks).
 
         By default: ``experiment.Settings()`` (or ``Settings.quick()``) as a dict."""
-        module = self.layout_module("experiment")
+        module = self.experiment_module()
         settings_cls = getattr(module, "Settings", None) if module is not None else None
         if settings_cls is None:
             return {}
@@ -286,6 +293,18 @@ class Concept(ABC):
             return module  # the class is defined in the package's __init__
         return module.rpartition(".")[0] or module
 
+    def experiment_module(self) -> ModuleType | None:
+        """The experiment's module: :attr:`shared_experiment` if set, else the
+        plugin's own ``experiment.py`` (None if it has none)."""
+        if self.shared_experiment:
+            return importlib.import_module(self.shared_experiment)
+        return self.layout_module("experiment")
+
+    def experiment_group(self) -> str:
+        """The name the experiment's results are cached and locked under: the
+        shared module's name, or the slug."""
+        return self.shared_experiment or self.slug
+
     def layout_module(self, stage: str) -> ModuleType | None:
         """The module of the plugin layout that holds ``stage`` (None if the
         plugin has no such file)."""
@@ -300,7 +319,11 @@ class Concept(ABC):
         :attr:`depends` declares for it."""
         filename, method = LAYOUT[stage]
         own = self.source_dir() / filename
-        if not own.is_file():
+        if stage == "experiment" and self.shared_experiment:
+            module = self.experiment_module()
+            assert module is not None and module.__file__ is not None
+            own = Path(module.__file__).resolve()
+        elif not own.is_file():
             own = Path(inspect.getfile(getattr(type(self), method))).resolve()
         extra = [self.source_dir() / rel for rel in self.depends.get(stage, ())]
         return [own, *extra]

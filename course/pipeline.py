@@ -144,7 +144,7 @@ def _experiment(
         return hit, True, path
     if not save:
         return train(), False, None
-    with cache.lock("experiments", c.slug, on_wait):
+    with cache.lock("experiments", c.experiment_group(), on_wait):
         hit = _load_result(path) if lookup else None  # another build may have made it while we waited
         if hit is not None:
             return hit, True, path

@@ -160,6 +160,21 @@ def test_what_keys_each_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert cache.figures_key(reg.concept, "e", "m1") != cache.figures_key(reg.concept, "e", "m2")
 
 
+def test_two_chapters_of_one_setting_share_one_trained_experiment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    pkg, reg = _keyed_plugin(tmp_path, monkeypatch)
+    twin = plugins.Registered(replace(reg.concept, slug="twin", shared_experiment="keyedplugin.experiment"), reg.plugin)
+    opts = pipeline.Options(video=False)
+    assert twin.concept.stage_files("experiment")[0] == (pkg / "experiment.py").resolve()
+    assert cache.experiment_path(twin.concept, {"n": 3}, 0, "cpu").parent.name == "keyedplugin.experiment"
+    first = {r.stage: r.status for r in pipeline.produce(twin, opts).records}
+    (pkg / "chapter.md").write_text("# Keyed\n")  # (no effect on the experiment)
+    reg_shared = plugins.Registered(replace(reg.concept, shared_experiment="keyedplugin.experiment"), reg.plugin)
+    second = {r.stage: r.status for r in pipeline.produce(reg_shared, opts).records}
+    assert first["experiment"] == "built" and second["experiment"] == "cached"  # trained once, for both
+
+
 def test_check_reports_a_helper_module_a_stage_imports_without_declaring_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from course.check import check_concept
