@@ -7,17 +7,22 @@ Layout of a build folder ``OUT``::
     OUT/src/data/SLUG.json                     each concept's metrics
     OUT/_build/html/    the HTML book (index.html is what `course build` prints)
     OUT/.sphinx/        Sphinx's incremental work folder
+    OUT/reproduction.json  the reproduction report's claims (see course.pages.reproduction_document)
     OUT/build.log       tracebacks of the last build's failures (absent if none)
     OUT/sphinx.log      Sphinx's output when it failed
     OUT/.lock           held while a build writes OUT
+    OUT/.course-build   marks OUT as a build folder; lists the files the build wrote in src
 
 Every file in ``OUT/src`` and the whole of ``OUT/_build/html`` is replaced in
 one rename, and only when its content changed: an interrupted build leaves the
-previous book in place, and the next one picks up where it stopped.
+previous book in place, and the next one picks up where it stopped. A build
+goes only into a new or empty folder, or one an earlier build marked
+(:func:`course.outdir.prepare`), and removes only files it recorded there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 import time
@@ -149,16 +154,21 @@ def build(
     t0 = time.perf_counter()
     out = Path(out)
     emit = emit or (lambda e: None)
+    outdir.prepare(out)  # refuses a folder that is not the build's own
     with outdir.output_lock(out):
         log = out / "build.log"
         report = BuildReport(errors=list(course.errors), log=log)
         try:
+            cache.check_writable()
             if course.errors and not keep_going:
                 raise course.errors[0]
             cache.sweep()
             outdir.sweep(out)
             report.chapters, report.records = _build_pages(course, out, quality, seed, device, keep_going, jobs, emit, quick, report,
                                                           download_quality)
+            from course import pages
+
+            pipeline.write_json(out / "reproduction.json", pages.reproduction_document(report.chapters))
             if report.errors:
                 outdir.write_log(log, report.errors)
             else:
@@ -176,8 +186,14 @@ def build(
             report.sphinx_seconds = tracker.records[-1].seconds
             report.sphinx_skipped = tracker.records[-1].status == "cached"
         except PluginError as exc:
-            outdir.write_log(log, [*report.errors, exc])
+            with contextlib.suppress(OSError):
+                outdir.write_log(log, [*report.errors, exc])
             raise
+        except OSError as exc:  # a full disk, a folder made read-only under the build
+            if cache.in_cache(exc):
+                raise cache.cache_error(exc) from None
+            raise outdir.OutputError(f"cannot write the build folder {out}: {cache.describe_os_error(exc)}; "
+                                     "the previous book is unchanged") from None
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -225,8 +241,12 @@ def _build_pages(course: Course, out: Path, quality: str, seed: int, device: str
         stand_ins = [write_failed_chapter(reg, failed[reg.concept.slug], staging)
                      for reg in course.concepts if reg.concept.slug in failed]
         toc.write_toc(staging, chapters + stand_ins)
-        report.files = sum(1 for p in staging.rglob("*") if p.is_file())
-        report.files_written, report.files_removed = outdir.sync_tree(staging, out / "src")
+        made = {p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file()}
+        report.files = len(made)
+        own = outdir.recorded(out)
+        outdir.record(out, own | made)  # first: a build killed while syncing still knows its files
+        report.files_written, report.files_removed = outdir.sync_tree(staging, out / "src", own)
+        outdir.record(out, made)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return chapters, records

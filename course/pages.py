@@ -20,7 +20,7 @@ from course.words import environment
 
 if TYPE_CHECKING:
     from course.chapters import ChapterOutput
-    from course.concept import GlossaryEntry
+    from course.concept import Claim, GlossaryEntry
     from course.plugins import Course, PluginError, PluginInfo
 
 PAPER = PAPER_URL
@@ -85,7 +85,7 @@ def page_template(name: str, **context: Any) -> str:
 
     text = resources.files("course_book").joinpath("templates", f"{name}.md.j2").read_text(encoding="utf-8")
     env = environment()
-    env.filters.update(plain=plain, one_line=_one_line, and_list=_and,
+    env.filters.update(plain=plain, one_line=_one_line, and_list=_and, cell=_cell,
                        link=lambda text, url: _link(text, url))
     template = env.from_string(text)
     return template.render(paper=PAPER, **context).rstrip("\n") + "\n"
@@ -188,63 +188,56 @@ def _book_order(chapters: Sequence[ChapterOutput]) -> list[ChapterOutput]:
 
 
 def _cell(text: str) -> str:
-    return _one_line(text).replace("|", "\\|")
+    return plain(_one_line(text)).replace("|", "\\|")
+
+
+def claim_rows(chapters: Sequence[ChapterOutput]) -> list[dict[str, Any]]:
+    """Every claim of ``chapters`` in book order, as plain data: the report's
+    rows and ``reproduction.json`` (id, chapter, statement, measured,
+    tolerance, holds, identity, source)."""
+    return [
+        {"id": cl.id, "chapter": ch.reg.concept.slug, "chapter_title": ch.reg.concept.title,
+         "statement": _one_line(cl.statement), "measured": _one_line(cl.measured),
+         "tolerance": _one_line(cl.tolerance), "holds": bool(cl.holds), "identity": bool(cl.identity),
+         "source": cl.source}
+        for ch in _book_order(chapters) for cl in ch.claims
+    ]
+
+
+def reproduction_document(chapters: Sequence[ChapterOutput]) -> dict[str, Any]:
+    """``reproduction.json``: the count the report states, and every claim."""
+    rows = claim_rows(chapters)
+    findings = [r for r in rows if not r["identity"]]
+    return {"held": sum(r["holds"] for r in findings), "total": len(findings),
+            "identities": sum(r["identity"] for r in rows), "claims": rows}
 
 
 def reproduction(chapters: Sequence[ChapterOutput], errors: Sequence[PluginError]) -> str:
-    """The paper's checkable claims next to what this build measured."""
-    chapters = _book_order(chapters)
-    rows = [(ch, cl) for ch in chapters for cl in ch.claims]
-    held = sum(bool(cl.holds) for _, cl in rows)
-    failed = [(ch, cl) for ch, cl in rows if not cl.holds]
-    lines = [
-        "# Reproduction report",
-        "",
-        "**Does this build reproduce the paper?** "
-        + (f"{held} of {len(rows)} checked claims hold in this build." if rows else
-           "No chapter in this build checks a claim of the paper."),
-        "",
-        f"Each claim below is a checkable statement of [Toy Models of Superposition]({PAPER}) "
-        "(or of a paper it cites) that a chapter tests on the models this build trained. "
-        "The *measured* column is the value the build found; *holds* says whether it meets the "
-        "tolerance the chapter states. Nothing on this page is typed in: it is generated from "
-        "the build's own results, so a change that breaks a result shows up here.",
-        "",
-    ]
-    if rows:
-        lines += ["| Chapter | Claims | Hold |", "|---|---:|---:|"]
-        for ch in chapters:
-            if ch.claims:
-                c = ch.reg.concept
-                lines.append(f"| [{c.title}](concepts/{c.slug}.md) | {len(ch.claims)} | "
-                             f"{sum(bool(cl.holds) for cl in ch.claims)} |")
-        lines.append("")
-    if failed:
-        lines += ["## Claims that do not hold in this build", ""]
-        for ch, cl in failed:
-            source = f" ([source]({cl.source}))" if cl.source else ""
-            lines.append(f"- **{ch.reg.concept.title}:** {_one_line(cl.statement)}{source} "
-                         f"Measured: {_one_line(cl.measured)}.")
-        lines += ["", "A claim can fail because the toy model, the optimiser or the tolerance "
-                  "differs from the paper's, not only because the paper is wrong; the chapter says "
-                  "which settings it used.", ""]
-    for ch in chapters:
-        if not ch.claims:
-            continue
-        c = ch.reg.concept
-        lines += [f"## {c.title}", "", f"Checked in the chapter [{c.title}](concepts/{c.slug}.md).", "",
-                  "| Claim | Measured in this build | Holds |", "|---|---|---|"]
-        for cl in ch.claims:
-            mark = "✓ yes" if cl.holds else "✗ **no**"
-            source = f" ([source]({cl.source}))" if cl.source else ""
-            lines.append(f"| {_cell(cl.statement)}{source} | {_cell(cl.measured)} | {mark} |")
-        lines.append("")
-    if errors:
-        lines += ["## Chapters that failed to build", "",
-                  "These plugins failed, so their claims were not checked:", ""]
-        lines += [f"- `{e.plugin}` in {e.where}: {_one_line(e.message)}" for e in errors]
-        lines.append("")
-    return "\n".join(lines)
+    """The paper's checkable claims next to what this build measured (words:
+    ``book/templates/reproduction.md.j2``): findings counted, checks of the
+    mathematics listed apart."""
+    ordered = _book_order(chapters)
+    rows = [(ch, cl) for ch in ordered for cl in ch.claims]
+
+    def row(ch: ChapterOutput, cl: Claim) -> dict[str, Any]:
+        return {"chapter": {"title": ch.reg.concept.title, "slug": ch.reg.concept.slug}, "claim": cl}
+
+    findings = [(ch, cl) for ch, cl in rows if not cl.identity]
+    per_chapter = []
+    for ch in ordered:
+        mine = [cl for cl in ch.claims if not cl.identity]
+        if mine:
+            per_chapter.append({"title": ch.reg.concept.title, "slug": ch.reg.concept.slug,
+                                "total": len(mine), "held": sum(bool(cl.holds) for cl in mine)})
+    return page_template(
+        "reproduction",
+        findings=[row(ch, cl) for ch, cl in findings],
+        identities=[row(ch, cl) for ch, cl in rows if cl.identity],
+        per_chapter=per_chapter,
+        held=sum(bool(cl.holds) for _, cl in findings),
+        total=len(findings),
+        errors=[{"plugin": e.plugin, "where": e.where, "message": e.message} for e in errors],
+    )
 
 
 # --------------------------------------------------------------------------- hand-written pages
@@ -271,7 +264,7 @@ def page_context(chapters: Sequence[ChapterOutput]) -> dict[str, Any]:
         }
         for ch in _book_order(chapters)
     }
-    claims = [cl for ch in chapters for cl in ch.claims]
+    claims = [cl for ch in chapters for cl in ch.claims if not cl.identity]
     return {
         "concepts": concepts,
         "claims_held": sum(bool(cl.holds) for cl in claims),

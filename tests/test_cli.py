@@ -97,3 +97,21 @@ def test_render_writes_video_poster_and_captions(tmp_path):
     assert video.with_suffix(".png").exists()
     vtt = video.with_suffix(".vtt").read_text()
     assert vtt.startswith("WEBVTT") and "-->" in vtt
+
+
+def test_claims_prints_the_report_and_matches_the_builds_reproduction_json(fake) -> None:
+    from click.testing import CliRunner
+
+    from course import book
+    from course.cli import cli
+
+    course = fake.load("alpha", "beta")
+    res = CliRunner().invoke(cli, ["claims", "--json"], obj={"course": course})
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert (doc["held"], doc["total"]) == (2, 2)
+    assert [c["chapter"] + "/" + c["id"] for c in doc["claims"]] == ["alpha/alpha-mean", "beta/beta-mean"]
+    text = CliRunner().invoke(cli, ["claims", "alpha"], obj={"course": course}).output
+    assert "holds   alpha/alpha-mean" in text and text.strip().endswith("1 of 1 claims hold.")
+    book.build(course, fake.out, jobs=1)
+    assert json.loads((fake.out / "reproduction.json").read_text(encoding="utf-8")) == doc

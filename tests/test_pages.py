@@ -138,6 +138,25 @@ def test_reproduction_report_counts_lists_failures_and_escapes_tables():
     assert "`broken` in broken.run(): ValueError: boom" in text
 
 
+def test_identities_are_listed_apart_and_not_counted_and_tolerances_are_stated():
+    finding = Claim("f", "Training finds a pentagon.", "D = 0.40", True, tolerance="|D − 2/5| < 0.06")
+    identity = Claim("i", "The rank of WᵀW is at most m.", "rank 2", True, identity=True)
+    failing = Claim("g", "Training finds a <script>x</script> square.", "no", False)
+    chapters = [_chapter("geometry", 60, [finding, identity, failing])]
+    text = pages.reproduction(chapters, [])
+    assert "1 of 2 checked claims hold in this build." in text
+    assert "A further 1 checks of the mathematics are listed apart" in text
+    assert "## Checks of the mathematics" in text
+    assert text.index("The rank of WᵀW") > text.index("## Checks of the mathematics")
+    assert "| D = 0.40 | \\|D − 2/5\\| &lt; 0.06 | ✓ yes |" in text  # &lt; shows as <
+    assert "<script>" not in text and "&lt;script&gt;" in text  # plugin text is escaped
+    doc = pages.reproduction_document(chapters)
+    assert (doc["held"], doc["total"], doc["identities"]) == (1, 2, 1)
+    assert [(c["id"], c["identity"], c["tolerance"]) for c in doc["claims"]] == [
+        ("f", False, "|D − 2/5| < 0.06"), ("i", True, ""), ("g", False, "")]
+    assert pages.page_context(chapters)["claims_total"] == 2
+
+
 def test_reproduction_report_without_claims():
     assert "No chapter in this build checks a claim of the paper." in pages.reproduction([], [])
 

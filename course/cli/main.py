@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from course.cli.claims import attach as attach_claims
 from course.cli.common import CONCEPT, CONTEXT, fail, load_course, report_plugin_errors
 from course.cli.contrib import attach as attach_contrib
 from course.render import FORMATS, QUALITIES
@@ -356,6 +357,7 @@ def _preflight() -> None:
 
 
 attach_contrib(cli)  # `course new`, `check`, `plugins` (plugin authors)
+attach_claims(cli)  # `course claims`
 
 
 def main() -> None:
