@@ -13,6 +13,7 @@ import click
 from course.cli.claims import attach as attach_claims
 from course.cli.common import CONCEPT, CONTEXT, fail, load_course, report_plugin_errors
 from course.cli.contrib import attach as attach_contrib
+from course.cli.slides import attach as attach_slides
 from course.render import FORMATS, QUALITIES
 
 
@@ -357,6 +358,7 @@ def _preflight() -> None:
 
 
 attach_contrib(cli)  # `course new`, `check`, `plugins` (plugin authors)
+attach_slides(cli)  # `course slides` (lecturers)
 attach_claims(cli)  # `course claims`
 
 
