@@ -113,12 +113,53 @@ def test_quick_run_json_has_the_issue_keys():
     assert np.allclose(np.array(a["gram"]), np.array(a["W"]).T @ np.array(a["W"]), atol=1e-4)
 
 
-def test_chapter_renders_from_quick_metrics_and_claims_are_judged():
-    from course.book import render_template
-    from course.engine import ToyConfig  # noqa: F401 - torch import happens here, once
+#: what both chapters quote for one model at one density
+SHARED_KEYS = ("frobenius_sq", "features_represented", "feature_norms", "bias", "interference", "loss")
 
+
+def shared_numbers(metrics: dict, density: float) -> dict:
+    """The numbers of each model at ``density`` that both chapters' runs carry."""
+    return {r["model"]: {k: r[k] for k in SHARED_KEYS}
+            for r in metrics["runs"] if r["density"] == pytest.approx(density)}
+
+
+@pytest.fixture(scope="module")
+def quick_result():
+    return CONCEPT.run(CONCEPT.settings(quick=True), seed=0)
+
+
+def test_interference_shares_the_sparsity_experiment():
+    from course import cache
+    from course_plugins.sparsity import CONCEPT as SPARSITY
+
+    assert CONCEPT.experiment_module() is SPARSITY.experiment_module()
     settings = CONCEPT.settings(quick=True)
-    result = CONCEPT.run(settings, seed=0)
+    assert settings == SPARSITY.settings(quick=True) and CONCEPT.settings() == SPARSITY.settings()
+    # one cache entry, keyed by the configuration: trained once for both chapters
+    assert CONCEPT.experiment_group() == SPARSITY.experiment_group()
+    assert cache.experiment_path(CONCEPT, settings, 0, "cpu") == cache.experiment_path(SPARSITY, settings, 0, "cpu")
+
+
+def test_both_chapters_quote_identical_numbers_from_one_result(quick_result):
+    from course_plugins.sparsity import CONCEPT as SPARSITY
+
+    ours, theirs = CONCEPT.metrics(quick_result), SPARSITY.metrics(quick_result)
+    densities = quick_result.info["densities"]
+    assert 0.01 in densities  # the setting both chapters discuss
+    for d in densities:
+        mine, other = shared_numbers(ours, d), shared_numbers(theirs, d)
+        assert set(mine) == {"linear", "relu"}
+        assert mine == other, d
+    # and one importance convention: I_i = decay^(i−1) for features numbered from 1
+    imp = quick_result["relu_importance"][0]
+    assert imp[0] == 1.0 and imp[1] == pytest.approx(ours["importance_decay"])
+    assert ours["importance_decay"] == theirs["importance_decay"]
+
+
+def test_chapter_renders_from_quick_metrics_and_claims_are_judged(quick_result):
+    from course.book import render_template
+
+    result = quick_result
     metrics = CONCEPT.metrics(result)
     claims = CONCEPT.claims(metrics)
     assert {c.id for c in claims} >= {"gram-rank", "linear-no-interference", "relu-tradeoff"}
@@ -176,6 +217,16 @@ def test_full_run_arrows_model_filters_weak_inputs(full):
     assert max(a["bias"]) < 0
     assert a["filter_threshold"] is not None and 0 < a["filter_threshold"] < 1
     assert a["weak_clean"] == (a["weak"]["value"] < a["filter_threshold"])
+
+
+@pytest.mark.slow
+def test_full_run_quotes_the_sparsity_chapters_numbers(full):
+    """Both chapters' `course run --json` give the same numbers for the shared setting
+    (20 features, 5 dimensions), density 0.01 included."""
+    sparsity = course_json("sparsity")
+    for d in {r["density"] for r in full["runs"]}:
+        assert shared_numbers(full, d) == shared_numbers(sparsity, d), d
+    assert shared_numbers(full, 0.01)["relu"]["features_represented"] > full["n_hidden"]
 
 
 @pytest.mark.slow

@@ -69,16 +69,19 @@ def positive_interference(W: np.ndarray) -> np.ndarray:
 
 
 def metrics(result: Result) -> dict[str, Any]:
-    """Per model and sparsity: the loss split, the spectrum of WᵀW, norms, biases
-    and interference; plus the arrows model the figure and the video draw."""
+    """Per model and density: the loss split, the spectrum of WᵀW, norms, biases
+    and interference; plus the arrows model the figure and the video draw.
+
+    ``result`` is the Sparsity chapter's (the shared experiment): the same kept
+    models, so the numbers both chapters quote for one setting are the same."""
     s = result.settings
     runs = []
     for model in result.info["models"]:
         W = result[f"{model}_W"].astype(np.float64)
         b = result[f"{model}_b"].astype(np.float64)
         imp = result[f"{model}_importance"]
-        for k, sp in enumerate(result.info["sparsities"]):
-            density = 1.0 - sp
+        for k, density in enumerate(result.info["densities"]):
+            sp = _f(1.0 - density)
             benefit, interf = M.loss_decomposition(W[k], imp[k])
             scale = variance_uniform_sparse(density) / W.shape[-1]
             norms = M.feature_norms(W[k])
@@ -87,6 +90,7 @@ def metrics(result: Result) -> dict[str, Any]:
             itf = M.interference(W[k])
             runs.append({
                 "model": model,
+                "density": density,
                 "sparsity": sp,
                 "interference": _f(itf),
                 "positive_interference": _f(pos),

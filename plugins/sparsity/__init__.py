@@ -3,11 +3,16 @@
 Two experiments, trained together:
 
 - the paper's "basic results": n = 20 features, m = 5 hidden dimensions,
-  importance 0.7^i, a sweep of feature densities 1 − S, for the linear model
-  and the ReLU-output model;
+  importance I_i = 0.7^(i−1) for features numbered from 1, a sweep of feature
+  densities 1 − S, for the linear model and the ReLU-output model;
 - the paper's phase diagram for n = 2, m = 1: the extra feature's relative
   importance against the density, every grid point classified as not
   learned, dedicated dimension, or superposition.
+
+The experiment module is shared with the Interference chapter, which reports
+the same basic-results models: both concepts name it as ``shared_experiment``,
+so they are trained once, cached under the module's name, and both chapters
+quote the same numbers.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from collections.abc import Callable
 from typing import Any
 
 from course import Concept, Result, hookimpl
+
+#: the experiment module of this chapter and of the Interference chapter
+EXPERIMENT = "course_plugins.sparsity.experiment"
 
 
 class Sparsity(Concept):
@@ -36,6 +44,7 @@ CONCEPT = Sparsity(
             "the ReLU model does once features are sparse, and the switch is a phase change.",
     question="When does a model start sharing dimensions between features?",
     depends={"analysis": ("phases.py",), "figures": ("phases.py",)},
+    shared_experiment=EXPERIMENT,
 )
 
 

@@ -1,10 +1,15 @@
-"""The sparsity experiments, trained together in one result:
+"""The experiment of the Sparsity and Interference chapters, trained together
+in one result (both concepts name this module as their ``shared_experiment``,
+so the two chapters quote one trained model per setting):
 
-- the paper's "basic results": n = 20 features, m = 5 hidden dimensions,
-  importance 0.7^i, a sweep of feature densities 1 − S, for the linear model
-  and the ReLU-output model;
+- the paper's "basic results": n = 20 features, m = 5 hidden dimensions, a
+  sweep of feature densities 1 − S, for the linear model and the ReLU-output
+  model. Importance is ``importance_decay ** arange(n)``: numbering features
+  from 1, as the chapters do, I_i = 0.7^(i−1), so feature 1 has importance 1;
 - the paper's phase diagram for n = 2, m = 1: the extra feature's relative
-  importance against the density (the grid is classified in analysis.py).
+  importance against the density (the grid is classified in analysis.py);
+- one small ReLU model (n = 5, m = 2) whose weights the Interference chapter
+  draws as arrows.
 
 **Keeping the best seed needs an exact loss.** At density 0.001 a sampled
 evaluation batch holds only a handful of active features, so the sampled
@@ -61,6 +66,21 @@ class PhaseGrid:
 
 
 @dataclass(frozen=True)
+class Arrows:
+    """The small ReLU model the Interference chapter draws as arrows (importance
+    ``importance_decay ** arange(n)``, one density)."""
+
+    n_features: int = 5
+    n_hidden: int = 2
+    importance_decay: float = 0.9
+    sparsity: float = 0.9
+    n_seeds: int = 6
+    steps: int = 5000
+    batch_size: int = 1024
+    lr: float = 1e-3
+
+
+@dataclass(frozen=True)
 class Settings:
     """What the experiments train; :meth:`quick` is the smallest that exercises the code."""
 
@@ -76,10 +96,11 @@ class Settings:
         relative_importance=tuple(log_grid(0.1, 10.0, 13)), density=tuple(log_grid(1.0, 0.01, 13)),
         n_seeds=8, steps=1000, batch_size=128, lr=1e-2, lr_schedule="cosine",
     )
+    arrows: Arrows = Arrows()
 
     def __post_init__(self) -> None:
         # Settings(**settings) hands the nested parts over as dicts
-        for name, kind in (("linear", Training), ("relu", Training), ("phase", PhaseGrid)):
+        for name, kind in (("linear", Training), ("relu", Training), ("phase", PhaseGrid), ("arrows", Arrows)):
             value = getattr(self, name)
             if isinstance(value, dict):
                 object.__setattr__(self, name, kind(**value))
@@ -91,20 +112,22 @@ class Settings:
             densities=(1.0, 0.1, 0.01), linear=fast, relu=fast,
             phase=PhaseGrid(relative_importance=(0.1, 1.0, 10.0), density=(1.0, 0.1, 0.01),
                             n_seeds=2, steps=100, batch_size=128, lr=1e-2, lr_schedule="constant"),
+            arrows=Arrows(n_seeds=1, steps=150, batch_size=256),
         )
 
 
 def run(s: Settings, seed: int = 0, device: str = "cpu",
         progress: Callable[[int, int], None] | None = None) -> Result:
-    """Both basic-results sweeps, then the phase grid, each in one batched program;
-    every level keeps its seed of lowest exact expected loss."""
+    """Both basic-results sweeps, the phase grid and the arrows model, each in one
+    batched program; every level keeps its seed of lowest exact expected loss."""
     from course.engine import ToyConfig, train
 
     ps = s.phase
     n, m = s.n_features, s.n_hidden
     dens = np.asarray(s.densities, dtype=float)
     importance = s.importance_decay ** np.arange(n)
-    total = sum(getattr(s, model).steps for model in MODELS) + ps.steps
+    a = s.arrows
+    total = sum(getattr(s, model).steps for model in MODELS) + ps.steps + a.steps
     done = 0
 
     def report(offset: int) -> Callable[[int, int], None] | None:
@@ -131,18 +154,29 @@ def run(s: Settings, seed: int = 0, device: str = "cpu",
         lr=ps.lr, lr_schedule=ps.lr_schedule,
     )
     tr = train(cfg, seed=seed + len(MODELS), device=device, progress=report(done))
+    done += ps.steps
     arrays.update(_keep_best(tr, "phase_", seed=seed))
+
+    cfg = ToyConfig.sweep(
+        a.n_features, a.n_hidden, importance=a.importance_decay ** np.arange(a.n_features),
+        density=[1.0 - a.sparsity], model="relu", n_seeds=a.n_seeds, steps=a.steps,
+        batch_size=a.batch_size, lr=a.lr,
+    )
+    tr = train(cfg, seed=seed + len(MODELS) + 1, device=device, progress=report(done))
+    arrays.update(_keep_best(tr, "arrows_", seed=seed))
     return Result("sparsity", asdict(s), seed, arrays=arrays, info={
         "densities": [float(d) for d in dens],
         "models": list(MODELS),
         "relative_importance": list(ps.relative_importance),
         "phase_density": list(ps.density),
+        "arrows_density": 1.0 - a.sparsity,
         "seed_rule": "lowest expected loss",
     })
 
 
 def _keep_best(tr: Any, prefix: str, seed: int) -> dict[str, np.ndarray]:
-    """The kept seed of every level by exact expected loss, plus every seed's W, b and loss."""
+    """The kept seed of every level by exact expected loss, plus every seed's W, b and
+    loss, and each level's importance and density (per feature)."""
     cfg = tr.config
     levels, k, m, n = tr.W.shape
     imp, prob = cfg.arrays()
@@ -163,6 +197,8 @@ def _keep_best(tr: Any, prefix: str, seed: int) -> dict[str, np.ndarray]:
         f"{prefix}best": best.astype(np.int64),
         f"{prefix}loss_curve": tr.best_curve().astype(np.float32),
         f"{prefix}curve_steps": tr.curve_steps.astype(np.int64),
+        f"{prefix}importance": imp,
+        f"{prefix}density": prob,
     }
 
 
