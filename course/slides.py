@@ -118,8 +118,10 @@ class Deck:
         return lines
 
 
-KEYS = ("Keys: → or Space the next step, ← the one before, R plays the step again, "
-        "S the speaker view (notes, timer, next slide), F full screen, Esc the overview.")
+KEYS = (
+    "Keys: → or Space the next step, ← the one before, R plays the step again, "
+    "S the speaker view (notes, timer, next slide), F full screen, Esc the overview."
+)
 
 
 def _say(reg: Registered, what: str, fn: Any, *args: Any, **kwargs: Any) -> str:
@@ -222,8 +224,9 @@ def reveal_source() -> Path:
     try:
         root = resources.files("sphinx_revealjs") / "_static" / "revealjs"
     except ModuleNotFoundError as exc:
-        raise RuntimeError("reveal.js is missing: install the 'sphinx-revealjs' package "
-                           "(a dependency of superposition-course)") from exc
+        raise RuntimeError(
+            "reveal.js is missing: install the 'sphinx-revealjs' package (a dependency of superposition-course)"
+        ) from exc
     path = Path(str(root))
     if not (path / "dist" / "reveal.js").is_file():
         raise RuntimeError(f"reveal.js at {path} has no dist/reveal.js; reinstall sphinx-revealjs")
@@ -251,7 +254,7 @@ def _reveal_files() -> list[tuple[Path, str]]:
 
 
 def _luminance(color: str) -> float:
-    r, g, b = (int(color[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    r, g, b = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
@@ -270,7 +273,7 @@ def page(deck: Deck, videos: dict[str, str]) -> str:
     slides = [
         f'<section class="title-slide" data-background-color="{deck.background}">\n'
         f"<h1>{html.escape(deck.title)}</h1>\n"
-        "<ol class=\"contents\">"
+        '<ol class="contents">'
         + "".join(f"<li>{html.escape(s.title)}: {len(s.steps)} steps</li>" for s in deck.sections)
         + "</ol>\n"
         f'<p class="keys">{html.escape(KEYS)}</p>\n'
@@ -281,12 +284,13 @@ def page(deck: Deck, videos: dict[str, str]) -> str:
         src = videos[sec.slug]
         n = len(sec.steps)
         for i, st in enumerate(sec.steps, 1):
-            heading = (f"<h2>{html.escape(sec.title)}</h2>" if i == 1
-                       else f'<p class="concept">{html.escape(sec.title)}</p>')
+            heading = (
+                f"<h2>{html.escape(sec.title)}</h2>" if i == 1 else f'<p class="concept">{html.escape(sec.title)}</p>'
+            )
             slides.append(
                 f'<section class="step" data-concept="{html.escape(sec.slug)}" data-step="{i}" '
                 f'data-background-color="{deck.background}">\n'
-                f"<header>{heading}<span class=\"count\">step {i} of {n}</span></header>\n"
+                f'<header>{heading}<span class="count">step {i} of {n}</span></header>\n'
                 f'<video class="step-video" data-src="{html.escape(src)}#t={_seconds(st.start)},{_seconds(st.end)}" '
                 f'data-start="{_seconds(st.start)}" data-end="{_seconds(st.end)}" data-last="{_seconds(st.last)}" '
                 f'poster="{html.escape(st.poster)}" muted playsinline preload="auto" '
@@ -502,8 +506,7 @@ def _text_block(fig: Any, paragraphs: list[tuple[str, bool]], top: float, bottom
     step = size * 1.35 / 72 / height_in
     for ls, bold in lines:
         for line in ls:
-            fig.text(0.05, y, line, fontsize=size, weight="bold" if bold else "normal", va="top",
-                     parse_math=False)
+            fig.text(0.05, y, line, fontsize=size, weight="bold" if bold else "normal", va="top", parse_math=False)
             y -= step
         y -= 0.6 * step
 
@@ -520,18 +523,40 @@ def write_handout(deck: Deck, root: Path, pdf: Path) -> Path:
     with PdfPages(pdf, metadata={"Title": deck.title, "Subject": "Handout of the slides"}) as pages:
         fig = Figure(figsize=size)
         fig.text(0.05, 0.9, deck.title, fontsize=24, weight="bold", va="top", parse_math=False)
-        _text_block(fig, [(f"Handout: one page per slide; videos at {label}.", False)]
-                    + [(f"{i}. {s.title} ({len(s.steps)} steps): {s.video_title}", False)
-                       for i, s in enumerate(deck.sections, 1)], 0.78, 0.05, 12)
+        _text_block(
+            fig,
+            [(f"Handout: one page per slide; videos at {label}.", False)]
+            + [
+                (f"{i}. {s.title} ({len(s.steps)} steps): {s.video_title}", False)
+                for i, s in enumerate(deck.sections, 1)
+            ],
+            0.78,
+            0.05,
+            12,
+        )
         pages.savefig(fig)
         for sec in deck.sections:
             n = len(sec.steps)
             for i, st in enumerate(sec.steps, 1):
                 fig = Figure(figsize=size)
-                fig.text(0.05, 0.965, f"{sec.title} · step {i} of {n}", fontsize=14, weight="bold", va="top",
-                         parse_math=False)
-                fig.text(0.95, 0.965, f"{_seconds(st.start)}–{_seconds(st.end)} s", fontsize=10, ha="right",
-                         va="top", parse_math=False)
+                fig.text(
+                    0.05,
+                    0.965,
+                    f"{sec.title} · step {i} of {n}",
+                    fontsize=14,
+                    weight="bold",
+                    va="top",
+                    parse_math=False,
+                )
+                fig.text(
+                    0.95,
+                    0.965,
+                    f"{_seconds(st.start)}–{_seconds(st.end)} s",
+                    fontsize=10,
+                    ha="right",
+                    va="top",
+                    parse_math=False,
+                )
                 with Image.open(root / st.frame) as im:
                     pixels = im.convert("RGB")
                 aspect = pixels.height / pixels.width

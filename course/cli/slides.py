@@ -31,21 +31,49 @@ def book_title() -> str:
 @click.command(name="slides")
 @click.argument("concepts", nargs=-1, type=CONCEPT)
 @click.option("--all", "all_", is_flag=True, help="A slide deck of every concept that has an animation.")
-@click.option("-q", "--quality", type=click.Choice(list(QUALITIES)), default="low", show_default=True,
-              help="Video quality: low 480p15, medium 720p30, high 1080p60, production 1440p60, 4k 2160p60.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("_build/slides"),
-              show_default=True, help="Folder for the deck: index.html with everything it loads.")
+@click.option(
+    "-q",
+    "--quality",
+    type=click.Choice(list(QUALITIES)),
+    default="low",
+    show_default=True,
+    help="Video quality: low 480p15, medium 720p30, high 1080p60, production 1440p60, 4k 2160p60.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("_build/slides"),
+    show_default=True,
+    help="Folder for the deck: index.html with everything it loads.",
+)
 @click.option("--pdf", is_flag=True, help="Also write OUT/handout.pdf: one page per slide with its frame and notes.")
 @click.option("--title", default=None, help="The title slide's title (default: the book's title).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the experiments.")
 @click.option("--device", default="cpu", show_default=True, help="Torch device for training.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes for experiments and renders (default: the number of CPU cores).")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes for experiments and renders (default: the number of CPU cores).",
+)
 @click.option("--quick", is_flag=True, help="Smallest settings: a fast smoke deck whose numbers are not the science.")
 @click.option("--quiet", is_flag=True, help="No progress or summary on stderr, only errors.")
 @click.pass_context
-def slides(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: str, out: Path, pdf: bool,
-           title: str | None, seed: int, device: str, jobs: int | None, quick: bool, quiet: bool) -> None:
+def slides(
+    ctx: click.Context,
+    concepts: tuple[str, ...],
+    all_: bool,
+    quality: str,
+    out: Path,
+    pdf: bool,
+    title: str | None,
+    seed: int,
+    device: str,
+    jobs: int | None,
+    quick: bool,
+    quiet: bool,
+) -> None:
     """Write a slide deck of the animation of each CONCEPT (or --all); print the path of its index.html.
 
     A title slide, then one slide per narration step of each video: the
@@ -101,8 +129,9 @@ def slides(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: s
     finally:
         reporter.close()
     if not quiet:
-        extra = [f"slides: {written.slides} in {written.index}"
-                 + (f"; handout {written.handout}" if written.handout else "")]
+        extra = [
+            f"slides: {written.slides} in {written.index}" + (f"; handout {written.handout}" if written.handout else "")
+        ]
         click.echo(summary(outcome.records, time.perf_counter() - t0, (), extra), err=True)
     click.echo(str(written.index))
     if written.handout is not None:
