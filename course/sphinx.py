@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import subprocess
 import sys
@@ -56,9 +58,10 @@ def run_sphinx(src: Path, out: Path, fresh: bool = False) -> Path:
 
     Sphinx works incrementally in ``OUT/.sphinx`` (only pages whose source
     changed are rebuilt); the finished HTML is then copied and swapped into
-    ``OUT/_build/html`` in one rename, so the published book is never half
-    written. After a failed or interrupted run the work folder is discarded,
-    so the next build reads every page again and reports the same warnings.
+    ``OUT/_build/html`` in one step (:func:`publish`), so the published book
+    is never half written and never missing. After a failed or interrupted
+    run the work folder is discarded, so the next build reads every page
+    again and reports the same warnings.
     """
     work = out / ".sphinx"
     marker = work / "INCOMPLETE"
@@ -80,22 +83,37 @@ def run_sphinx(src: Path, out: Path, fresh: bool = False) -> Path:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     log = out / "sphinx.log"
     if proc.returncode != 0:
-        log.write_text(proc.stdout + proc.stderr, encoding="utf-8")
+        with contextlib.suppress(OSError):  # a full disk: the tail below still says what failed
+            log.write_text(proc.stdout + proc.stderr, encoding="utf-8")
         shutil.rmtree(work, ignore_errors=True)
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
         raise RuntimeError(f"jupyter-book build failed (full log: {log}):\n{tail}")
     log.unlink(missing_ok=True)
-    html_dir = out / "_build" / "html"
-    html_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = html_dir.parent / cache.tmp_name("html")
-    try:
-        shutil.copytree(work / "_build" / "html", tmp)
-        cache.replace_dir(tmp, html_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    index = publish(work / "_build" / "html", out)
     (work / "BUILT").write_text(_sources_fingerprint(src), encoding="utf-8")
     stamp.write_text(layout, encoding="utf-8")
     marker.unlink()
+    return index
+
+
+def publish(built: Path, out: Path) -> Path:
+    """Copy the HTML Sphinx ``built`` beside ``OUT/_build/html`` and put it in
+    place in one step (:func:`course.cache.replace_dir`): a reader, or a build
+    killed at any moment, finds the previous book or the new one, whole. A
+    copy that fails (a full disk) leaves the previous book as it was.
+    Returns the new ``index.html``.
+    """
+    html_dir = out / "_build" / "html"
+    tmp = html_dir.parent / cache.tmp_name("html")
+    try:
+        html_dir.parent.mkdir(parents=True, exist_ok=True)
+        cache.recover_dir(html_dir)  # a publish killed halfway: the previous book first
+        shutil.copytree(built, tmp, symlinks=True)
+        cache.replace_dir(tmp, html_dir)
+    except OSError as exc:
+        raise RuntimeError(f"cannot publish the HTML into {html_dir}: {cache.describe_os_error(exc)}; "
+                           "the previous book is unchanged") from None
+    finally:
+        if os.path.lexists(tmp):
+            cache.discard(tmp)
     return html_dir / "index.html"
-
-

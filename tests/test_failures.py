@@ -140,7 +140,7 @@ def test_a_plugin_that_raises_stops_the_build_at_once(fake) -> None:
     assert "plugin 'fakeplugins' failed in boom.run()" in log
     assert 'Traceback' in log and 'raise ValueError("boom: the experiment exploded")' in log
     assert not (fake.out / "_build").exists()
-    assert sorted(p.name for p in fake.out.iterdir()) == [".lock", "build.log"]
+    assert sorted(p.name for p in fake.out.iterdir()) == [".course-build", ".lock", "build.log"]
 
 
 @pytest.mark.parametrize(
