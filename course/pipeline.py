@@ -18,6 +18,7 @@ naming the plugin, the concept and the stage (``superposition.run()``).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -27,7 +28,7 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,20 +45,45 @@ T = TypeVar("T")
 
 def stage(reg: Registered, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call one stage of a concept; any exception becomes a :class:`PluginError`
-    naming the plugin, the concept and the stage."""
+    naming the plugin, the concept and the stage -- except a full or
+    read-only disk, or a cache folder that cannot be written, which is the
+    machine's problem (:class:`course.cache.CacheError`), not the plugin's."""
     try:
         return fn(*args, **kwargs)
-    except PluginError:
+    except (PluginError, cache.CacheError):
         raise
     except KeyboardInterrupt:
         raise
+    except OSError as exc:
+        if cache.is_disk_error(exc) or cache.in_cache(exc):
+            raise cache.cache_error(exc) from None
+        raise _plugin_error(reg, name, exc) from exc
     except Exception as exc:  # noqa: BLE001 - the plugin's own failure
-        raise PluginError(
-            reg.plugin.name,
-            f"{reg.concept.slug}.{name}()",
-            f"{type(exc).__name__}: {exc}",
-            traceback.format_exc(),
-        ) from exc
+        raise _plugin_error(reg, name, exc) from exc
+
+
+def _plugin_error(reg: Registered, name: str, exc: BaseException) -> PluginError:
+    return PluginError(
+        reg.plugin.name,
+        f"{reg.concept.slug}.{name}()",
+        f"{type(exc).__name__}: {exc}",
+        traceback.format_exc(),
+    )
+
+
+@contextlib.contextmanager
+def _timed(tracker: Tracker, name: str) -> Iterator[Any]:
+    """``tracker.stage(name)``, except that Ctrl-C ends the stage as
+    "interrupted" instead of "failed" (and is raised again once it is recorded)."""
+    interrupted = False
+    with tracker.stage(name) as h:
+        try:
+            yield h
+        except KeyboardInterrupt:
+            h.none("interrupted")
+            interrupted = True
+    if interrupted:
+        raise KeyboardInterrupt
 
 
 # --------------------------------------------------------------------------- experiment
@@ -74,13 +100,15 @@ def settings_of(reg: Registered, quick: bool = False) -> dict[str, Any]:
     return settings
 
 
-def _load_result(path: Path) -> Result | None:
+def _load_result(path: Path, on_damage: Callable[[str], None] | None = None) -> Result | None:
     if not path.exists():
         return None
     try:
         return Result.load(path)
-    except CorruptResult:
-        return None  # recomputed; the save replaces the damaged entry
+    except CorruptResult as exc:  # recomputed; the save replaces the damaged entry
+        if on_damage is not None:
+            on_damage(str(exc).removeprefix(f"{path}: "))
+        return None
 
 
 def _save_result(result: Result, path: Path) -> None:
@@ -125,8 +153,12 @@ def _experiment(
     save: bool,
     progress: Callable[[int, int], None] | None,
     on_wait: Callable[[], None] | None,
+    on_damage: Callable[[str], None] | None = None,
 ) -> tuple[Result, bool, Path | None]:
-    """(result, cached, the path of its cache entry or None if not saved)."""
+    """(result, cached, the path of its cache entry or None if not saved).
+
+    Before anything trains, the experiment's cache folder is checked: a
+    result that could not be saved is not worth the training."""
     c = reg.concept
 
     def train() -> Result:
@@ -139,17 +171,21 @@ def _experiment(
         return result
 
     path = cache.experiment_path(c, settings, seed, device)
-    hit = _load_result(path) if lookup else None
+    hit = _load_result(path, on_damage) if lookup else None
     if hit is not None:
         return hit, True, path
     if not save:
         return train(), False, None
+    cache.check_writable(f"experiments/{c.experiment_group()}")
     with cache.lock("experiments", c.experiment_group(), on_wait):
         hit = _load_result(path) if lookup else None  # another build may have made it while we waited
         if hit is not None:
             return hit, True, path
         result = train()
-        _save_result(result, path)
+        try:
+            _save_result(result, path)
+        except OSError as exc:
+            raise cache.cache_error(exc) from None
     return result, False, path
 
 
@@ -228,12 +264,65 @@ def _last_duration(slug: str) -> float | None:
     for m in (cache.cache_dir() / "renders" / slug).glob("*/" + cache.MANIFEST):
         try:
             doc = json.loads(m.read_text(encoding="utf-8"))
-            dur = doc["meta"].get("duration")
-        except (OSError, ValueError, KeyError, AttributeError):
+            dur, created = float(doc["meta"].get("duration") or 0), float(doc.get("created", 0))
+        except (OSError, ValueError, KeyError, AttributeError, TypeError):
             continue
-        if dur and (best is None or doc.get("created", 0) > best[0]):
-            best = (doc.get("created", 0), float(dur))
+        if dur > 0 and (best is None or created > best[0]):
+            best = (created, dur)
     return best[1] if best else None
+
+
+# --------------------------------------------------------------------------- what a cache entry must hold
+
+
+def _str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _analysis_shape(meta: dict[str, Any], entry: cache.Entry) -> str:
+    from course import contract
+
+    if contract.metrics(meta.get("metrics")):
+        return "its metrics are not a dict of JSON values with a runs list"
+    return ""
+
+
+def _figures_shape(meta: dict[str, Any], entry: cache.Entry) -> str:
+    figures = meta.get("figures")
+    if not isinstance(figures, list):
+        return "it has no list of figures"
+    for f in figures:
+        if not isinstance(f, dict) or not all(_str(f.get(k)) for k in ("name", "file", "caption", "alt")):
+            return "a figure is not a name, file, caption and alt text"
+        if not entry.has(f"files/{f['file']}"):
+            return f"figure {f['name']!r} names {f['file']!r}, which is not a checksummed file of the entry"
+    return ""
+
+
+def _render_shape(meta: dict[str, Any], entry: cache.Entry) -> str:
+    anim = meta.get("animation", "missing")
+    if anim is None:
+        return ""
+    if not isinstance(anim, dict) or not all(_str(anim.get(k)) for k in ("title", "description")):
+        return "it has no animation title and description"
+    for key in ("video", "poster"):
+        if not entry.has(meta.get(key)):
+            return f"its {key} {meta.get(key)!r} is not a checksummed file of the entry"
+    timeline = meta.get("timeline", [])
+    ok = isinstance(timeline, list) and all(
+        isinstance(c, list) and len(c) == 3 and all(isinstance(t, int | float) for t in c[:2]) and _str(c[2])
+        for c in timeline)
+    return "" if ok else "its narration timeline is not a list of [start, end, text]"
+
+
+def _load(entry: cache.Entry, check: cache.MetaCheck, use_cache: bool, damaged: list[str]) -> dict[str, Any] | None:
+    """The entry's metadata, or None; a damaged entry adds a line to ``damaged``."""
+    if not use_cache:
+        return None
+    meta = entry.load(check)
+    if entry.damage:
+        damaged.append(f"the cached {entry.kind} entry {entry.key} is damaged ({entry.damage}); recomputing it")
+    return meta
 
 
 def produce(reg: Registered, opts: Options, emit: Emit | None = None, only_cached: bool = False) -> Artifacts | None:
@@ -242,18 +331,21 @@ def produce(reg: Registered, opts: Options, emit: Emit | None = None, only_cache
     Each stage has its own cache entry, keyed by what it declares it depends
     on (see :mod:`course.cache`): the experiment runs only when its own files
     or settings changed; metrics, figures and the video are recomputed only
-    when their files, or the numbers they draw, changed. With
-    ``only_cached``, return None instead of computing anything that is not
-    cached (the fast path of a build with nothing changed).
+    when their files, or the numbers they draw, changed. A damaged entry
+    (files or metadata that do not match their checksums, names outside the
+    entry, metadata of the wrong shape) is recomputed, with a note saying
+    so. With ``only_cached``, return None instead of computing anything
+    that is not cached (the fast path of a build with nothing changed).
     """
     from course import render
 
     c = reg.concept
     tracker = Tracker(c.slug, emit or (lambda e: None))
+    damaged: list[str] = []
     settings = settings_of(reg, opts.quick)
     ekey = stage(reg, "experiment files", cache.experiment_key, c, settings, opts.seed, opts.device)
     aentry = cache.Entry("analysis", c.slug, stage(reg, "analysis files", cache.analysis_key, c, ekey))
-    ameta = aentry.load() if opts.use_cache else None
+    ameta = _load(aentry, _analysis_shape, opts.use_cache, damaged)
     fentry: cache.Entry | None = None
     rentry: cache.Entry | None = None
     fmeta = rmeta = None
@@ -262,11 +354,11 @@ def produce(reg: Registered, opts: Options, emit: Emit | None = None, only_cache
         nonlocal fentry, rentry, fmeta, rmeta
         mdig = cache.metrics_digest(values)
         fentry = cache.Entry("figures", c.slug, stage(reg, "figures files", cache.figures_key, c, ekey, mdig))
-        fmeta = fentry.load() if opts.use_cache else None
+        fmeta = _load(fentry, _figures_shape, opts.use_cache, damaged)
         if opts.video:
             rkey = stage(reg, "scene files", cache.render_key, c, ekey, mdig, opts.quality, opts.fmt)
             rentry = cache.Entry("renders", c.slug, rkey)
-            rmeta = rentry.load() if opts.use_cache else None
+            rmeta = _load(rentry, _render_shape, opts.use_cache, damaged)
 
     if ameta is not None:
         later(ameta["metrics"])
@@ -274,20 +366,26 @@ def produce(reg: Registered, opts: Options, emit: Emit | None = None, only_cache
     if need_result and only_cached:
         return None
 
+    def tell(h: Any) -> None:
+        while damaged:
+            h.note(damaged.pop(0))
+
     result: Result | None = None
-    with tracker.stage("experiment") as h:
+    with _timed(tracker, "experiment") as h:
+        tell(h)
         if need_result:
             result, cached, _ = _experiment(
                 reg, settings, opts.seed, opts.device, lookup=opts.use_cache, save=True,
                 progress=lambda done, total: h.step(done, total, "steps"),
                 on_wait=lambda: h.note("waiting for another build that is training it"),
+                on_damage=lambda why: h.note(f"the cached experiment is damaged ({why}); training it again"),
             )
             if cached:
                 h.cached()
         else:
             h.cached()
 
-    with tracker.stage("figures") as h:
+    with _timed(tracker, "figures") as h:
         if ameta is None:
             assert result is not None
             values = metrics(reg, result)
@@ -295,12 +393,13 @@ def produce(reg: Registered, opts: Options, emit: Emit | None = None, only_cache
                 meta["metrics"] = values
             ameta = meta
             later(values)
+        tell(h)
         assert fentry is not None
         if fmeta is not None:
             h.cached()
         else:
             with cache.lock("figures", c.slug, lambda: h.note("waiting for another build")):
-                fmeta = fentry.load() if opts.use_cache else None
+                fmeta = fentry.load(_figures_shape) if opts.use_cache else None
                 if fmeta is not None:
                     h.cached()
                 else:
@@ -313,16 +412,17 @@ def produce(reg: Registered, opts: Options, emit: Emit | None = None, only_cache
                     fmeta = meta
     assert fentry is not None and fmeta is not None
     figures = [
-        Figure(f["name"], fentry.path / "files" / f["file"], f["caption"], f["alt"]) for f in fmeta["figures"]
+        Figure(f["name"], fentry.file(f"files/{f['file']}"), f["caption"], f["alt"]) for f in fmeta["figures"]
     ]
 
     video = anim = None
     timeline: list[list[Any]] = []
     if opts.video and rentry is not None:
-        with tracker.stage("video") as h:
+        with _timed(tracker, "video") as h:
+            tell(h)
             if rmeta is None:
                 with cache.lock("renders", c.slug, lambda: h.note("waiting for another build")):
-                    rmeta = rentry.load() if opts.use_cache else None
+                    rmeta = rentry.load(_render_shape) if opts.use_cache else None
                     if rmeta is None:
                         rmeta = _render(reg, result, ameta["metrics"], rentry, opts, h, render)
                     else:
@@ -334,7 +434,7 @@ def produce(reg: Registered, opts: Options, emit: Emit | None = None, only_cache
         if rmeta.get("animation") is not None:
             anim = rmeta["animation"]
             timeline = rmeta.get("timeline", [])
-            video = Rendered(rentry.path / rmeta["video"], rentry.path / rmeta["poster"], None)
+            video = Rendered(rentry.file(rmeta["video"]), rentry.file(rmeta["poster"]), None)
     return Artifacts(c.slug, ameta["metrics"], figures, video, anim, tracker.records, timeline)
 
 
@@ -428,6 +528,10 @@ def _worker_course() -> Course:
     return _WORKER["course"]
 
 
+#: the "plugin" of an error a worker sends back that is the cache's, not a plugin's
+_CACHE_ERROR = "(cache)"
+
+
 def _error_data(exc: PluginError) -> tuple[str, str, str, str]:
     return (exc.plugin, exc.where, exc.message, exc.tb)
 
@@ -444,6 +548,8 @@ def _work(slug: str, opts: Options) -> tuple[Artifacts | None, tuple[str, str, s
         return produce(reg, opts, events.put), None
     except PluginError as exc:
         return None, _error_data(exc)
+    except cache.CacheError as exc:  # the machine's problem: the parent raises it, blaming no plugin
+        return None, (_CACHE_ERROR, "", str(exc), "")
     except Exception as exc:  # noqa: BLE001 - report, with the traceback, instead of a broken pool
         return None, (reg.plugin.name, f"{slug} (pipeline)", f"{type(exc).__name__}: {exc}", traceback.format_exc())
 
@@ -571,6 +677,8 @@ def _produce_parallel(course: Course, todo: list[Registered], opts: Options, wor
             except cf.process.BrokenProcessPool:
                 art, err = None, (reg.plugin.name, f"{reg.concept.slug} (worker)",
                                   "the worker process died (killed, out of memory, or crashed)", "")
+            if err is not None and err[0] == _CACHE_ERROR:
+                raise cache.CacheError(err[2])
             if err is not None:
                 fail(reg, PluginError(*err))
             elif art is not None:

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,26 @@ META = "result.json"
 
 
 class CorruptResult(Exception):
-    """A saved result that is incomplete or does not match its checksum."""
+    """A saved result that is incomplete, does not match its checksums or has the wrong shape."""
+
+
+def meta_digest(meta: dict[str, Any]) -> str:
+    """The checksum of ``result.json``: SHA-256 of everything in it but the checksum."""
+    body = {k: v for k, v in meta.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _shape_problem(meta: Any) -> str:
+    """What is wrong with the shape of a loaded ``result.json`` ("" if nothing)."""
+    if not isinstance(meta, dict):
+        return f"result.json holds {type(meta).__name__}, not an object"
+    expected = {"concept": str, "settings": dict, "seed": int, "info": dict, "arrays_sha256": str, "sha256": str}
+    for key, kind in expected.items():
+        if key not in meta:
+            return f"result.json has no {key!r}"
+        if not isinstance(meta[key], kind) or (kind is int and isinstance(meta[key], bool)):
+            return f"result.json's {key!r} is {type(meta[key]).__name__}, not {kind.__name__}"
+    return ""
 
 
 @dataclass
@@ -54,6 +74,7 @@ class Result:
             "info": self.info,
             "arrays_sha256": hashlib.sha256(data).hexdigest(),
         }
+        meta["sha256"] = meta_digest(meta)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory.parent))
         try:
             (tmp / ARRAYS).write_bytes(data)
@@ -71,23 +92,33 @@ class Result:
 
     @classmethod
     def load(cls, directory: Path) -> Result:
-        """Read a saved result; raise :class:`CorruptResult` if it is damaged."""
+        """Read a saved result; raise :class:`CorruptResult` (saying what is
+        wrong) if it is incomplete, if ``result.json`` or the arrays do not
+        match their checksums, or if ``result.json`` has the wrong shape."""
         directory = Path(directory)
         try:
-            meta = json.loads((directory / META).read_text())
+            meta = json.loads((directory / META).read_text(encoding="utf-8"))
             data = (directory / ARRAYS).read_bytes()
         except (OSError, ValueError) as exc:
-            raise CorruptResult(f"{directory}: {exc}") from exc
-        if hashlib.sha256(data).hexdigest() != meta.get("arrays_sha256"):
+            raise CorruptResult(f"{directory}: {type(exc).__name__}: {exc}") from exc
+        problem = _shape_problem(meta)
+        if problem:
+            raise CorruptResult(f"{directory}: {problem}")
+        if meta["sha256"] != meta_digest(meta):
+            raise CorruptResult(f"{directory}: result.json does not match its checksum")
+        if hashlib.sha256(data).hexdigest() != meta["arrays_sha256"]:
             raise CorruptResult(f"{directory}: arrays do not match their checksum")
-        with np.load(io.BytesIO(data)) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:  # what numpy raises for bad data
+            raise CorruptResult(f"{directory}: arrays cannot be read ({exc})") from exc
         return cls(
             concept=meta["concept"],
             settings=meta["settings"],
             seed=meta["seed"],
             arrays=arrays,
-            info=meta.get("info", {}),
+            info=meta["info"],
         )
 
 
