@@ -27,8 +27,10 @@ from course.plugins import PluginError
 
 #: the file that marks a folder as a build folder and records the build's files
 MARKER = ".course-build"
-#: what a build writes at the top of its folder besides ``src`` (see :mod:`course.book`)
-BUILD_NAMES = ("src", "_build", ".sphinx", "build.log", "sphinx.log", ".lock", ".lock-owner", MARKER)
+#: the files a build writes at the top of its folder (see :mod:`course.book`)
+TOP_FILES = ("build.log", "sphinx.log", "reproduction.json")
+#: everything a build writes at the top of its folder
+BUILD_NAMES = ("src", "_build", ".sphinx", ".lock", ".lock-owner", MARKER, *TOP_FILES)
 #: prefixes of the temporary names a build uses in OUT and OUT/_build
 TEMP_PREFIXES = (".staging-", ".tmp-", ".old-", ".html-", ".course-build.tmp-")
 
@@ -170,7 +172,8 @@ def remove(path: Path) -> bool:
 def clean(out: Path) -> tuple[int, list[Path]]:
     """Remove what the build wrote in the build folder ``out``: the files it
     recorded in ``src``, the HTML, Sphinx's work folder, the logs and the
-    leftovers of killed builds; then ``out`` itself if nothing else is left.
+    leftovers of killed builds; then ``out`` itself if nothing else is left
+    (else it stays marked, recording no file).
 
     Returns (bytes freed, what was kept: paths the build did not write).
     Refuses (:class:`OutputError`) a folder without the marker, and the
@@ -213,16 +216,20 @@ def clean(out: Path) -> tuple[int, list[Path]]:
                     gone(p)
             if not any(build.iterdir()):
                 build.rmdir()
-        for name in (".sphinx", "build.log", "sphinx.log"):
+        for name in (".sphinx", *TOP_FILES, *(f".{n}.tmp" for n in TOP_FILES)):
             if os.path.lexists(out / name):
                 gone(out / name)
         for p in list(out.iterdir()):
             if p.name.startswith(TEMP_PREFIXES):
                 gone(p)
-        (out / MARKER).unlink(missing_ok=True)
+        kept = sorted(p for p in out.rglob("*") if (not p.is_dir() or p.is_symlink())
+                      and p.relative_to(out).as_posix() not in (MARKER, ".lock", ".lock-owner"))
+        if kept:  # still a build folder (a later build may use it), that now records no file
+            record(out, ())
+        else:
+            (out / MARKER).unlink(missing_ok=True)
     for name in (".lock", ".lock-owner"):
         (out / name).unlink(missing_ok=True)
-    kept = sorted(p for p in out.rglob("*") if not p.is_dir() or p.is_symlink())
     if not kept:
         shutil.rmtree(out, ignore_errors=True)  # only empty folders are left
     return freed, kept

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from course.cli.common import CONCEPT, load_course
+from course.cli.common import CONCEPT, DEVICE, load_course, preflight
 
 
 class _Concept(click.ParamType):
@@ -69,7 +69,7 @@ def new(ctx: click.Context, name: str, directory: Path) -> None:
 @click.command(name="check")
 @click.argument("concepts", nargs=-1, type=_Concept(), metavar="[CONCEPT]...")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the quick experiments.")
-@click.option("--device", default="cpu", show_default=True, help="Torch device, e.g. cpu or cuda.")
+@click.option("--device", type=DEVICE, default="cpu", show_default=True, help="Torch device, e.g. cpu or cuda.")
 @click.option("--traceback", "show_tb", is_flag=True, help="Print the traceback under each problem that has one.")
 @click.pass_context
 def check(ctx: click.Context, concepts: tuple[str, ...], seed: int, device: str, show_tb: bool) -> None:
@@ -81,6 +81,7 @@ def check(ctx: click.Context, concepts: tuple[str, ...], seed: int, device: str,
     """
     from course.check import Problem, iter_check
 
+    preflight()  # as `course build` does: a missing LaTeX is the machine's, not the scene's
     course = load_course(ctx)
     failed = passed = 0
 

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from course.cli.claims import attach as attach_claims
-from course.cli.common import CONCEPT, CONTEXT, fail, load_course, report_plugin_errors
+from course.cli.common import CONCEPT, CONTEXT, DEVICE, fail, load_course, preflight, report_plugin_errors
 from course.cli.contrib import attach as attach_contrib
 from course.cli.slides import attach as attach_slides
 from course.render import FORMATS, QUALITIES
@@ -48,7 +48,7 @@ def list_(ctx: click.Context) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the experiment.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
 @click.option("--quick", is_flag=True, help="Smallest settings: a fast smoke run, not the science.")
-@click.option("--device", default="cpu", show_default=True, help="Torch device, e.g. cpu or cuda.")
+@click.option("--device", type=DEVICE, default="cpu", show_default=True, help="Torch device, e.g. cpu or cuda.")
 @click.option("--no-cache", is_flag=True, help="Retrain even if a cached result exists.")
 @click.pass_context
 def run(ctx: click.Context, concept: str, seed: int, as_json: bool, quick: bool, device: str, no_cache: bool) -> None:
@@ -64,7 +64,7 @@ def run(ctx: click.Context, concept: str, seed: int, as_json: bool, quick: bool,
     try:
         result, _ = pipeline.experiment(reg, seed=seed, device=device, quick=quick, use_cache=not no_cache)
         metrics = pipeline.metrics(reg, result)
-    except PluginError as exc:
+    except (PluginError, RuntimeError) as exc:  # a plugin's failure, or a cache that cannot be written
         fail(str(exc))
     doc = {"concept": concept, **metrics}
     if as_json:
@@ -130,7 +130,7 @@ def _plugin_failure(exc, log: Path | None, hint: str = "") -> str:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("media"), show_default=True,
               help="Folder for the videos, their posters (PNG) and captions (WebVTT).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the experiment.")
-@click.option("--device", default="cpu", show_default=True, help="Torch device for training.")
+@click.option("--device", type=DEVICE, default="cpu", show_default=True, help="Torch device for training.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help=JOBS_HELP)
 @click.option("--keep-going", is_flag=True, help="Render the other concepts when one fails; list failures at the end.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr, only errors.")
@@ -160,15 +160,20 @@ def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: s
         raise click.UsageError("give concept names or --all, not both")
     if not all_ and not concepts:
         raise click.UsageError("name a concept to render, or use --all")
-    _preflight()
+    preflight()
+    try:  # before any plugin runs: a video that cannot be written is not worth rendering
+        outdir.check_writable(out, "the videos' folder", "choose a folder you can write with --out DIR")
+        cache.check_writable("logs")
+    except RuntimeError as exc:
+        fail(str(exc))
     course = load_course(ctx)
     regs = course.concepts if all_ else [course.get(s) for s in dict.fromkeys(concepts)]
     reporter = _reporter(quiet)
     log = cache.cache_dir() / "logs" / "render.log"
     t0 = time.perf_counter()
     opts = pipeline.Options(seed=seed, device=device, quality=quality, fmt=fmt)
-    try:
-        with outdir.output_lock(out, "render"):
+    try:  # the lock lives in the cache: the lecturer's folder gets the videos and nothing else
+        with outdir.output_lock(out, "render", lock_dir=cache.cache_dir() / "locks"):
             outcome = pipeline.produce_all(course, regs, opts, jobs=jobs, emit=reporter, keep_going=keep_going)
             written = []
             for reg in regs:
@@ -187,6 +192,9 @@ def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: s
     except RuntimeError as exc:
         reporter.close()
         fail(str(exc))
+    except OSError as exc:  # a full disk while copying the videos out
+        reporter.close()
+        fail(f"cannot write the videos into {out}: {cache.describe_os_error(exc)}")
     finally:
         reporter.close()
     failures = [str(e) for e in outcome.errors]
@@ -245,7 +253,7 @@ def publish_render(art, out: Path, quality: str, captions: str | None) -> Path:
 @click.option("--download-quality", type=click.Choice([q for q in QUALITIES if q != "low"]), default=None,
               help="Also render every video at this quality and link it for download beside the embedded one.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of every experiment.")
-@click.option("--device", default="cpu", show_default=True, help="Torch device for training.")
+@click.option("--device", type=DEVICE, default="cpu", show_default=True, help="Torch device for training.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help=JOBS_HELP)
 @click.option("--keep-going", is_flag=True, help="Build the rest of the book when a plugin fails; list failures at the end.")
 @click.option("--quiet", is_flag=True, help="No progress or summary on stderr, only errors.")
@@ -265,12 +273,13 @@ def build(ctx: click.Context, out: Path, quality: str, download_quality: str | N
     from course.plugins import PluginError
     from course.progress import fmt_seconds, summary
 
-    _preflight()
+    preflight()
     course = load_course(ctx)
     reporter = _reporter(quiet)
     log = Path(out) / "build.log"
     with warnings.catch_warnings(record=True) as caught:  # shown after the progress, not through it
         warnings.simplefilter("default")
+        quiet_known_warnings()
         try:
             report = book.build(course, out, quality=quality, seed=seed, device=device, keep_going=keep_going,
                                 jobs=jobs, emit=reporter, quick=quick, fresh=fresh,
@@ -305,56 +314,52 @@ def build(ctx: click.Context, out: Path, quality: str, download_quality: str | N
         for f in failures:
             click.secho(f"failed: {f}", fg="yellow", err=True)
     click.echo(str(report.index))
+    if report.errors:  # --keep-going built what it could; the book is not whole
+        sys.exit(1)
 
 
 @cli.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("_build/book"), show_default=True,
-              help="The build folder to remove.")
+              help="The build folder to remove (one that `course build --out` wrote).")
 @click.option("--all", "all_", is_flag=True, help="Also drop the trained experiments (the next build retrains everything).")
 def clean(out: Path, all_: bool) -> None:
     """Remove the build folder and the cached metrics, figures and videos.
 
-    The trained experiments stay cached (they are the slow part) unless
-    --all is given. Rendered videos in a `course render --out` folder are
-    not touched.
+    Only a folder that `course build` marked as its own is cleaned, and only
+    what the build wrote there is removed: a file you put in it stays (and
+    so does the folder). The trained experiments stay cached (they are the
+    slow part) unless --all is given. Rendered videos in a `course render
+    --out` folder are not touched.
     """
-    import shutil
-
     from course import cache, outdir
 
     def mb(n: int) -> str:
         return f"{n / 1e6:.1f} MB"
 
-    if out.exists():
-        try:
-            with outdir.output_lock(out, "clean"):
-                n = cache.size(out)
-                for child in out.iterdir():
-                    if child.name in (".lock", ".lock-owner"):
-                        continue
-                    shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-        except RuntimeError as exc:
-            fail(str(exc))
-        shutil.rmtree(out, ignore_errors=True)
-        click.echo(f"removed {out} ({mb(n)})")
-    kinds = cache.KINDS if all_ else ("analysis", "figures", "renders")
-    for folder, n in cache.clean(kinds):
-        click.echo(f"removed {folder} ({mb(n)})")
-    swept = cache.sweep()
+    try:
+        if out.exists() or out.is_symlink():
+            n, kept = outdir.clean(out)
+            click.echo(f"removed {out} ({mb(n)})" if not kept else
+                       f"removed what the build wrote in {out} ({mb(n)}); kept {len(kept)} file(s) it did not "
+                       f"write, such as {kept[0]}")
+        kinds = cache.KINDS if all_ else ("analysis", "figures", "renders")
+        for folder, n in cache.clean(kinds):
+            click.echo(f"removed {folder} ({mb(n)})")
+        swept = cache.sweep()
+    except RuntimeError as exc:  # not a build folder, in use, or something cannot be removed
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot clean {out}: {cache.describe_os_error(exc)}")
     if swept:
         click.echo(f"removed {len(swept)} temporary folder(s) left by interrupted builds")
     if not all_:
         click.echo(f"kept the trained experiments in {cache.cache_dir() / 'experiments'} (drop them with --all)")
 
 
-def _preflight() -> None:
-    from course.render import missing_system_tools
-
-    missing = missing_system_tools()
-    if missing:
-        lines = [f"  {what}: {how}" for what, how in missing]
-        fail("missing system dependencies:\n" + "\n".join(lines))
-
+def quiet_known_warnings() -> None:
+    """Hide the warnings of libraries that say nothing the reader can act on
+    (pydub, which Manim imports, warns that ``audioop`` is deprecated)."""
+    warnings.filterwarnings("ignore", message=r".*'audioop' is deprecated", category=DeprecationWarning)
 
 
 attach_contrib(cli)  # `course new`, `check`, `plugins` (plugin authors)
@@ -373,10 +378,12 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the CLI
         click.secho(f"Warning: a plugin's register_commands failed: {exc}", fg="yellow", err=True)
     cli.commands.update(builtin)  # plugins may add commands, never replace ours
+    quiet_known_warnings()
     try:
         code = cli.main(prog_name="course", obj={"course": course}, standalone_mode=False)
     except click.UsageError as exc:  # one line, no usage dump: say what is valid
-        hint = f" (see 'course {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else " (see 'course --help')"
+        name = exc.ctx.info_name if exc.ctx and exc.ctx.parent else _command_named(sys.argv[1:])
+        hint = f" (see 'course {name} --help')" if name else " (see 'course --help')"
         click.secho(f"Error: {exc.format_message()}{hint}", fg="red", err=True)
         sys.exit(2)
     except click.ClickException as exc:
@@ -385,7 +392,20 @@ def main() -> None:
     except (click.Abort, KeyboardInterrupt):
         click.secho("Interrupted.", fg="red", err=True)
         sys.exit(130)
+    except OSError as exc:  # the last resort: a file operation no command foresaw, in one line
+        from course.cache import describe_os_error
+
+        click.secho(f"Error: {describe_os_error(exc)}", fg="red", err=True)
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _command_named(args: list[str]) -> str:
+    """The subcommand ``args`` name (for the hint of an error click gives no context), or ""."""
+    for arg in args:
+        if not arg.startswith("-"):
+            return arg if arg in cli.commands else ""
+    return ""
 
 
 if __name__ == "__main__":
