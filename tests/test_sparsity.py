@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 from helpers import course_json
 
+from course import Result
 from course_plugins.sparsity import CONCEPT
 from course_plugins.sparsity.analysis import _dense_split
-from course_plugins.sparsity.experiment import expected_loss, phase_grid
+from course_plugins.sparsity.experiment import MODELS, Settings, expected_loss, phase_grid
 from course_plugins.sparsity.phases import (
     DEDICATED,
     NOT_LEARNED,
@@ -183,12 +186,148 @@ def test_claims_fail_when_the_paper_is_not_reproduced():
     assert claims["sparsity-dense-relu-like-linear"].holds
 
 
+def test_the_relu_claim_needs_growth_not_a_level():
+    # ‖W‖_F² above m + 1 at every density, but flat: an untrained model looks like this
+    claims = {c.id: c for c in CONCEPT.claims(_metrics([5.0, 5.0, 4.9], [8.0, 8.1, 8.2], [9, 9, 10], GOOD_PHASE))}
+    assert not claims["sparsity-relu-grows"].holds
+
+
+# --------------------------------------------------------------------------- negative controls
+#
+# Every claim is run on metrics computed from weights that must fail it: untrained
+# models, the other model's weights (the linear model where the ReLU model's are and
+# back), the densities reversed (each density given another's weights), and the phase
+# grid's two features swapped. The Interference chapter reads the same result, so its
+# tests use these controls too.
+
+
+def _swap(result: Result, **arrays) -> Result:
+    return Result(result.concept, result.settings, result.seed, arrays={**result.arrays, **arrays}, info=result.info)
+
+
+def _losses(W, b, model, result, prefix):
+    """Exact expected losses of weights put in a sweep's place."""
+    return expected_loss(W, b, result[f"{prefix}_importance"], result[f"{prefix}_density"][:, 0], model,
+                         mc_samples=4096)
+
+
+def untrained_weights(result: Result, seed: int = 0) -> Result:
+    """Every sweep replaced by the engine's initialisation (Xavier normal, zero bias)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for model in (*MODELS, "arrows"):
+        W = result[f"{model}_W"]
+        levels, m, n = W.shape
+        Wu, bu = rng.normal(size=W.shape) * np.sqrt(2 / (m + n)), np.zeros((levels, n))
+        out.update({f"{model}_W": Wu, f"{model}_b": bu,
+                    f"{model}_loss": _losses(Wu, bu, "linear" if model == "linear" else "relu", result, model)})
+    P = rng.normal(size=result["phase_W"].shape) * np.sqrt(2 / 3)
+    out.update(phase_W=P, phase_b=np.zeros(result["phase_b"].shape), phase_W_all=P[:, None],
+               phase_loss_all=np.zeros((len(P), 1)))
+    return _swap(result, **out)
+
+
+def swapped_models(result: Result) -> Result:
+    """The linear model's weights where the ReLU model's are, and the other way round."""
+    out = {}
+    for a, b in (("linear", "relu"), ("relu", "linear")):
+        out.update({f"{b}_W": result[f"{a}_W"], f"{b}_b": result[f"{a}_b"],
+                    f"{b}_loss": _losses(result[f"{a}_W"], result[f"{a}_b"], b, result, b)})
+    return _swap(result, **out)
+
+
+def reversed_densities(result: Result) -> Result:
+    """Each density given the weights trained at another (the order reversed)."""
+    out = {}
+    for model in MODELS:
+        W, b = result[f"{model}_W"][::-1].copy(), result[f"{model}_b"][::-1].copy()
+        out.update({f"{model}_W": W, f"{model}_b": b, f"{model}_loss": _losses(W, b, model, result, model)})
+    rows = len(result.info["phase_density"])
+    for key in ("phase_W", "phase_b", "phase_W_all", "phase_loss_all"):
+        a = result[key]
+        out[key] = a.reshape(rows, -1, *a.shape[1:])[::-1].reshape(a.shape).copy()
+    return _swap(result, **out)
+
+
+def swapped_phase_features(result: Result) -> Result:
+    """The phase grid's two features exchanged: feature 1 where the extra feature was."""
+    return _swap(result, **{key: result[key][..., ::-1].copy() for key in ("phase_W", "phase_b", "phase_W_all")})
+
+
+def biases_zeroed(result: Result) -> Result:
+    """The ReLU model without its learned biases (nothing filters its interference)."""
+    return _swap(result, relu_b=np.zeros_like(result["relu_b"]))
+
+
+#: claim -> the controls that must fail it
+CONTROLS = {
+    "sparsity-linear-flat": ("untrained", "swapped models"),
+    "sparsity-relu-grows": ("untrained", "swapped models", "reversed densities"),
+    "sparsity-dense-relu-like-linear": ("untrained", "reversed densities"),
+    "sparsity-phase-regions": ("untrained", "reversed densities"),
+    "sparsity-phase-dense-split": ("untrained", "reversed densities", "swapped phase features"),
+}
+MAKERS = {"untrained": untrained_weights, "swapped models": swapped_models, "reversed densities": reversed_densities,
+          "swapped phase features": swapped_phase_features, "biases zeroed": biases_zeroed}
+
+
+def verdicts(concept, result: Result) -> dict[str, bool]:
+    return {j.id: j.holds for j in concept.judgements(concept.metrics(result))}
+
+
+def check_controls(concept, result: Result, controls: dict[str, tuple[str, ...]]) -> None:
+    """Each claim holds on ``result`` and fails on each of its controls; every claim
+    that is not an identity has at least one control."""
+    judged = concept.judgements(concept.metrics(result))
+    assert {j.id for j in judged if not j.identity} == set(controls)
+    assert all(j.holds for j in judged), [j.id for j in judged if not j.holds]
+    for name in {c for names in controls.values() for c in names}:
+        got = verdicts(concept, MAKERS[name](result))
+        held = [cid for cid, names in controls.items() if name in names and got[cid]]
+        assert held == [], name
+
+
+def fake_result(seed: int = 0) -> Result:
+    """A result of the experiment's shape from untrained weights (no training)."""
+    s = Settings()
+    rel, pdens = s.phase.relative_importance, s.phase.density
+    imp = np.tile(s.importance_decay ** np.arange(s.n_features), (len(s.densities), 1))
+    dens = np.repeat(np.asarray(s.densities)[:, None], s.n_features, axis=1)
+    a = s.arrows
+    arrays = {}
+    for model in MODELS:
+        arrays.update({f"{model}_W": np.zeros((len(s.densities), s.n_hidden, s.n_features)),
+                       f"{model}_b": np.zeros(dens.shape), f"{model}_importance": imp, f"{model}_density": dens})
+    arrays.update(arrows_W=np.zeros((1, a.n_hidden, a.n_features)), arrows_b=np.zeros((1, a.n_features)),
+                  arrows_importance=a.importance_decay ** np.arange(a.n_features)[None],
+                  arrows_density=np.full((1, a.n_features), 1 - a.sparsity),
+                  phase_W=np.zeros((len(rel) * len(pdens), 1, 2)), phase_b=np.zeros((len(rel) * len(pdens), 2)))
+    result = Result("sparsity", asdict(s), 0, arrays=arrays, info={
+        "densities": list(s.densities), "models": list(MODELS), "relative_importance": list(rel),
+        "phase_density": list(pdens)})
+    return untrained_weights(result, seed)
+
+
+def test_no_claim_holds_on_untrained_models():
+    for seed in range(20):
+        assert not any(verdicts(CONCEPT, fake_result(seed)).values()), seed
+
+
 # --------------------------------------------------------------------------- slow
 
 
 @pytest.fixture(scope="module")
 def full() -> dict:
     return course_json("sparsity")
+
+
+@pytest.mark.slow
+def test_negative_controls_on_the_trained_models(full):
+    from course.pipeline import experiment
+    from course.plugins import load
+
+    result, _ = experiment(load().get("sparsity"), quick=False)
+    check_controls(CONCEPT, result, CONTROLS)
 
 
 @pytest.mark.slow

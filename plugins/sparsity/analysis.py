@@ -209,10 +209,12 @@ def claims(metrics: dict[str, Any]) -> list[Judgement]:
     steps_ok = all(b >= a - FRO_STEP_SLACK for a, b in zip(fro_r, fro_r[1:], strict=False))
     out.append(Judgement(
         "sparsity-relu-grows",
-        len(relu) > 1 and steps_ok and fro_r[-1] > m + FRO_GROWTH and relu[-1]["features_represented"] > m,
+        len(relu) > 1 and steps_ok and fro_r[-1] > m + FRO_GROWTH and relu[-1]["features_represented"] > m
+        # growth, not a level: an untrained model's ‖W‖_F² can exceed m at every density
+        and fro_r[-1] > fro_r[0] + FRO_GROWTH,
         {"m": m, "frobenius_sq": fro_r, "first": relu[0]["density"], "last": relu[-1]["density"],
          "represented": relu[-1]["features_represented"], "threshold": threshold,
-         "slack": FRO_STEP_SLACK, "growth": FRO_GROWTH},
+         "slack": FRO_STEP_SLACK, "growth": FRO_GROWTH, "levels": len(relu)},
     ))
 
     dense = [(a, b) for a, b in zip(lin, relu, strict=True) if a["density"] == 1.0]
@@ -238,6 +240,7 @@ def claims(metrics: dict[str, Any]) -> list[Judgement]:
         all(counts[c] > 0 for c in PHASES) and frac[densest] == 0.0
         and frac[sparsest] >= SPARSE_SUPERPOSITION and pd_["densest_superposition"] < 1.0,
         {"counts": counts, "dense_fraction": frac[densest], "dense_density": dens[densest],
+         "rows": len(dens), "columns": len(pd_["relative_importance"]),
          "sparse_fraction": frac[sparsest], "sparse_density": dens[sparsest],
          "densest_superposition": pd_["densest_superposition"], "min_fraction": SPARSE_SUPERPOSITION},
     ))
@@ -245,6 +248,6 @@ def claims(metrics: dict[str, Any]) -> list[Judgement]:
     out.append(Judgement(
         "sparsity-phase-dense-split",
         lo < hi and SPLIT_RANGE[0] <= lo <= 1.0 <= hi <= SPLIT_RANGE[1] and SUPERPOSITION not in pd_["dense_classes"],
-        {"lo": lo, "hi": hi, "range": list(SPLIT_RANGE)},
+        {"lo": lo, "hi": hi, "range": list(SPLIT_RANGE), "points": len(pd_["dense_classes"])},
     ))
     return out
