@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from helpers import course_json
+from test_sparsity import MAKERS, check_controls, fake_result, verdicts
 
 from course_plugins.interference import CONCEPT
 from course_plugins.interference.analysis import (
@@ -176,12 +177,64 @@ def test_chapter_renders_from_quick_metrics_and_claims_are_judged(quick_result):
     assert "VIDEO" in page
 
 
+# --------------------------------------------------------------------------- negative controls
+# (the controls are the Sparsity chapter's: the two chapters read one result)
+
+#: claim -> the controls that must fail it; gram-rank and linear-loss-split are
+#: checks of the mathematics (identities), true of any model with its best bias
+CONTROLS = {
+    "linear-no-interference": ("untrained", "swapped models"),
+    "relu-tradeoff": ("untrained", "swapped models", "reversed densities"),
+    "relu-negative-bias": ("untrained", "swapped models", "reversed densities", "biases zeroed"),
+}
+
+
+def test_identities_are_marked_and_hold_on_any_model():
+    untrained = fake_result(0)
+    judged = {j.id: j for j in CONCEPT.judgements(CONCEPT.metrics(untrained))}
+    assert {cid for cid, j in judged.items() if j.identity} == {"gram-rank", "linear-loss-split"}
+    assert judged["gram-rank"].holds  # rank ≤ m whatever the weights
+    # the loss split is exact only with the best bias, which an untrained model lacks
+    assert not judged["linear-loss-split"].holds
+    assert {c.id for c in CONCEPT.claims(CONCEPT.metrics(untrained)) if c.identity} == {"gram-rank", "linear-loss-split"}
+
+
+def test_no_finding_holds_on_untrained_models():
+    for seed in range(20):
+        held = [cid for cid, ok in verdicts(CONCEPT, fake_result(seed)).items() if ok and cid in CONTROLS]
+        assert held == [], seed
+
+
+def test_the_tradeoff_needs_a_trend_not_two_points():
+    def run(model, sparsity, benefit, interference):
+        return {"model": model, "sparsity": sparsity, "benefit": benefit, "interference_loss": interference,
+                "gram_rank": 5, "bias_split": {"positive": [-0.1], "other": []}, "loss": 1.0, "linear_form_loss": 1.0}
+
+    def judged(itf):
+        runs = [run("relu", 1 - d, 2.8 + 0.1 * k, v) for k, (d, v) in enumerate(zip([1, 0.1, 0.01], itf, strict=True))]
+        return {j.id: j.holds for j in CONCEPT.judgements({"runs": runs, "n_hidden": 5, "n_features": 20})}
+
+    assert judged([0.0, 1.0, 3.0])["relu-tradeoff"]
+    assert not judged([0.0, 4.0, 3.0])["relu-tradeoff"]  # up, then down
+    assert not judged([1.0, 2.0, 3.0])["relu-tradeoff"]  # interference already on dense data
+
+
 # --------------------------------------------------------------------------- slow
 
 
 @pytest.fixture(scope="module")
 def full() -> dict:
     return course_json("interference")
+
+
+@pytest.mark.slow
+def test_negative_controls_on_the_trained_models(full):
+    from course.pipeline import experiment
+    from course.plugins import load
+
+    result, _ = experiment(load().get("interference"), quick=False)
+    assert set(MAKERS) >= {c for names in CONTROLS.values() for c in names}
+    check_controls(CONCEPT, result, CONTROLS)
 
 
 @pytest.mark.slow
