@@ -8,6 +8,7 @@ either rewrites the page (and the captions file) and nothing else.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -25,7 +26,7 @@ from course.markup import (
 )
 from course.plugins import PluginError, Registered
 from course.render import Rendered, timeline_to_vtt
-from course.words import Words, WordsError
+from course.words import Words, WordsError, plain, safe_url
 
 #: what ``course build`` passes to a chapter template
 CONTEXT_NAMES = ("concept", "metrics", "runs", "figures", "video", "claims", "chapter_link")
@@ -114,7 +115,8 @@ def claims_of(reg: Registered, metrics: dict[str, Any]) -> list[Claim]:
         problems = contract.claims(claims)
     if problems:
         raise contract.error(reg, "claims", problems[0])
-    return list(claims or [])
+    # a claim's source becomes a link on the pages: http(s) or relative only
+    return [replace(cl, source=safe_url(cl.source)) for cl in claims or []]
 
 
 def write_chapter(reg: Registered, art: pipeline.Artifacts, src: Path,
@@ -190,10 +192,14 @@ def write_failed_chapter(reg: Registered, error: PluginError, src: Path) -> Chap
     """The page of a concept that failed in a ``--keep-going`` build: it says
     what failed, and keeps the other chapters' links to it working."""
     c = reg.concept
-    fence = "`" * max(3, 1 + max((len(run) for run in error.message.split() if set(run) == {"`"}), default=0))
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", error.message)), default=0))
+
+    def code(text: str) -> str:  # an inline code span that no text can end early
+        return "`" + " ".join(str(text).replace("`", "'").split()) + "`"
+
     page = (
-        f"# {c.title}\n\n"
-        f"**This chapter did not build.** Its plugin `{error.plugin}` failed in `{error.where}`, "
+        f"# {plain(' '.join(str(c.title).split()))}\n\n"
+        f"**This chapter did not build.** Its plugin {code(error.plugin)} failed in {code(error.where)}, "
         "so this build has no results for it; the other chapters were built without it "
         "(`course build --keep-going`). The traceback is in the build folder's `build.log`.\n\n"
         f"{fence}text\n{error.message}\n{fence}\n"

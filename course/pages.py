@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 import warnings
 from collections.abc import Sequence
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from course.concept import PAPER_URL, PARTS, RoadmapEntry
 from course.plugins import concept_order
-from course.words import environment
+from course.words import environment, plain, safe_url
 
 if TYPE_CHECKING:
     from course.chapters import ChapterOutput
@@ -33,6 +32,7 @@ _SECTION_NUMBER = re.compile(r"^§\s*(\d+)")
 
 
 def _link(text: str, url: str) -> str:
+    url = safe_url(url)
     return f"[{text}]({url})" if url else text
 
 
@@ -91,12 +91,6 @@ def page_template(name: str, **context: Any) -> str:
     return template.render(paper=PAPER, **context).rstrip("\n") + "\n"
 
 
-def plain(text: Any) -> str:
-    """Plugin text for a page: MyST markup may stay, raw HTML may not (``<``,
-    ``>`` and ``&`` are escaped, so a ``<script>`` shows as text)."""
-    return html.escape(str(text), quote=False)
-
-
 def roadmap(course: Course) -> str:
     """The "future sections" page, grouped as the plugins registered it
     (words: ``book/templates/roadmap.md.j2``).
@@ -112,10 +106,10 @@ def roadmap(course: Course) -> str:
         items.sort(key=lambda e: (e[0].order, e[0].title))
     order = [g for g in (SECTIONS_GROUP, SEQUELS_GROUP) if g in groups]
     order += sorted(g for g in groups if g not in (SECTIONS_GROUP, SEQUELS_GROUP))
-    sections = [e.title for e, _ in groups.get(SECTIONS_GROUP, [])]
+    sections = [plain(_one_line(e.title)) for e, _ in groups.get(SECTIONS_GROUP, [])]
     return page_template(
         "roadmap",
-        groups=[(g, [{"title": e.title, "link": e.link, "description": _one_line(e.description),
+        groups=[(g, [{"title": e.title, "link": safe_url(e.link), "description": _one_line(e.description),
                       "attribution": _attribution(p)} for e, p in groups[g]]) for g in order],
         sections=section_span(sections) if sections else "",
         sequels=[_link(plain(e.title), e.link) for e, _ in groups.get(SEQUELS_GROUP, [])],
@@ -174,7 +168,7 @@ def glossary(course: Course, built: Sequence[str] | None = None) -> str:
             chapters[r.plugin.name] = {"title": r.concept.title, "slug": r.concept.slug}
     return page_template(
         "glossary",
-        entries=[{"term": e.term, "definition": e.definition, "link": e.link, "chapter": chapters.get(p.name)}
+        entries=[{"term": e.term, "definition": e.definition, "link": safe_url(e.link), "chapter": chapters.get(p.name)}
                  for e, p in entries],
         concepts=sorted(built_set),
     )

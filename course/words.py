@@ -28,6 +28,7 @@ rewrites pages and captions files only.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -35,6 +36,7 @@ from typing import Any
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
 from course.paper import PAPER_URL
 
@@ -62,9 +64,44 @@ def g(x: float) -> str:
     return f"{float(x):g}"
 
 
-def environment() -> SandboxedEnvironment:
-    """The sandboxed Jinja2 environment every plugin template renders in."""
-    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+def plain(text: Any) -> Markup:
+    """Plugin text for a page: MyST markup may stay, raw HTML may not (``<``,
+    ``>`` and ``&`` are escaped, so a ``<script>`` shows as text). The result
+    is :class:`markupsafe.Markup`: a page template writes it as it is."""
+    if hasattr(text, "__html__"):
+        return Markup(text)
+    return Markup(html.escape(str(text), quote=False))
+
+
+def safe_url(url: Any) -> str:
+    """A plugin's link for a page: an http(s) or mailto address, or a relative
+    one, with the characters that could end the link or start markup
+    percent-encoded; any other scheme (``javascript:``) gives ""."""
+    from urllib.parse import quote, urlsplit
+
+    text = str(url or "").strip()
+    if not text or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        return ""
+    try:
+        scheme = urlsplit(text).scheme.lower()
+    except ValueError:
+        return ""
+    if scheme and scheme not in ("http", "https", "mailto"):
+        return ""
+    return quote(text, safe=":/?#[]@!$&'*+,;=%~-._")
+
+
+def environment(escape: bool = False) -> SandboxedEnvironment:
+    """The sandboxed Jinja2 environment every plugin template renders in.
+
+    With ``escape`` (pages: chapter templates and hand-written pages), every
+    ``{{ value }}`` is written as :func:`plain` text unless it is markup the
+    course made (:class:`markupsafe.Markup`: figure directives, the video,
+    chapter links, a macro's output) or the template marks it ``|safe``;
+    the template's own text is left as it is.
+    """
+    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                               autoescape=escape, finalize=plain if escape else None)
     env.filters["num"] = num
     env.filters["g"] = g
     env.globals["num"] = num
@@ -104,9 +141,19 @@ def describe_error(exc: Exception, source: str, context: dict[str, Any], block: 
 
 
 def render_string(text: str, source: str = "<template>", **context: Any) -> str:
-    """Render a template string (a chapter or a hand-written page) in the sandbox."""
+    """Render a template string in the sandbox, values written as they are."""
+    return _render(environment(), text, source, context)
+
+
+def render_page(text: str, source: str = "<template>", **context: Any) -> str:
+    """Render a page template (a chapter or a hand-written page) in the
+    sandbox, plugin text escaped (see :func:`environment`)."""
+    return _render(environment(escape=True), text, source, context)
+
+
+def _render(env: SandboxedEnvironment, text: str, source: str, context: dict[str, Any]) -> str:
     try:
-        return _compile(environment(), text, source).render(**context)
+        return str(_compile(env, text, source).render(**context))
     except jinja2.TemplateError as exc:
         raise WordsError(describe_error(exc, source, context)) from exc
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError) as exc:
