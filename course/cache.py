@@ -330,25 +330,33 @@ def replace_dir(tmp: Path, dest: Path) -> None:
 
 def remove_path(path: Path) -> None:
     """Remove a file, a link (never what it points to) or a folder tree; a
-    folder a killed process left without permissions is given them back
-    first. Raises OSError if something cannot be removed."""
-    import stat
-
+    tree a killed process left without permissions (mode 000) is given its
+    owner's permissions back first. Raises OSError if something cannot go."""
     path = Path(path)
-
-    def retry(fn: Callable[..., object], p: str, _exc: object) -> None:
-        for folder in (os.path.dirname(p), p):
-            with contextlib.suppress(OSError):
-                if os.path.isdir(folder) and not os.path.islink(folder):
-                    os.chmod(folder, stat.S_IRWXU)
-        fn(p)
-
     if path.is_symlink() or not path.is_dir():
         path.unlink(missing_ok=True)
         return
-    with contextlib.suppress(OSError):
-        os.chmod(path, stat.S_IRWXU)
-    shutil.rmtree(path, onerror=retry)
+    try:
+        shutil.rmtree(path)
+    except OSError:
+        _unlock_tree(path)
+        shutil.rmtree(path)
+
+
+def _unlock_tree(top: Path) -> None:
+    """Give every folder under ``top`` (links not followed) rwx for its owner."""
+    import stat
+
+    stack = [str(top)]
+    while stack:
+        folder = stack.pop()
+        with contextlib.suppress(OSError):
+            os.chmod(folder, stat.S_IRWXU)
+        try:
+            with os.scandir(folder) as entries:
+                stack += [e.path for e in entries if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            continue
 
 
 def discard(path: Path) -> bool:

@@ -62,7 +62,7 @@ def device_problem(device: str) -> str:
     except (RuntimeError, ValueError, TypeError):
         return f"{device!r} is not a torch device; {device_choices()}"
     if d.type == "cpu":
-        return f"{device!r}: the CPU takes no index; use cpu"
+        return f"{device!r}: the CPU takes no index; {device_choices()}"
     if d.type == "cuda":
         if not torch.cuda.is_available():
             return f"{device!r}: {device_choices()}"

@@ -371,6 +371,7 @@ def main() -> None:
     """Entry point of the ``course`` script: load plugins once, add their commands, run."""
     from course import plugins
 
+    quiet_known_warnings()  # before the plugins load: they may import Manim
     course = plugins.load()
     builtin = dict(cli.commands)
     try:
@@ -378,7 +379,6 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the CLI
         click.secho(f"Warning: a plugin's register_commands failed: {exc}", fg="yellow", err=True)
     cli.commands.update(builtin)  # plugins may add commands, never replace ours
-    quiet_known_warnings()
     try:
         code = cli.main(prog_name="course", obj={"course": course}, standalone_mode=False)
     except click.UsageError as exc:  # one line, no usage dump: say what is valid
