@@ -483,6 +483,7 @@ def test_clean_keeps_experiments_unless_all(fake) -> None:
     pipeline.produce_all(course, course.concepts, pipeline.Options(), jobs=1)
     (fake.out / "src").mkdir(parents=True)
     (fake.out / "src" / "page.md").write_text("x")
+    outdir.record(fake.out, ["page.md"])  # a build folder, as a build leaves it
     runner = CliRunner()
     res = runner.invoke(cli, ["clean", "--out", str(fake.out)], obj={"course": course})
     assert res.exit_code == 0, res.output
