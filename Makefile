@@ -6,8 +6,7 @@
 book: setup
 	.venv/bin/course build
 
-test: setup-dev
-	.venv/bin/ruff check .
+test: setup-dev lint
 	.venv/bin/pytest -p no:cacheprovider
 
 setup:
@@ -18,6 +17,7 @@ setup-dev:
 
 lint:
 	.venv/bin/ruff check .
+	.venv/bin/mypy
 
 bench:
 	.venv/bin/python benchmarks/bench_engine.py
