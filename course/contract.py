@@ -190,12 +190,8 @@ def judgements(value: Any) -> list[Violation]:
     """``analysis.claims()``: :class:`course.Judgement` objects with unique ids and JSON values."""
     if not isinstance(value, list | tuple) or not all(isinstance(j, Judgement) for j in value):
         return [Violation(f"analysis.claims() returned {_describe(value)}", "return a list of course.Judgement")]
-    out: list[Violation] = []
-    seen: set[str] = set()
+    out = _repeated_ids(value)
     for j in value:
-        if j.id in seen:
-            out.append(Violation(f"two claims have the id {j.id!r}", "give every claim its own id"))
-        seen.add(j.id)
         out += json_value(j.values, f"the values of claim {j.id!r}")
     return out
 
@@ -206,14 +202,21 @@ def claims(value: Any) -> list[Violation]:
         return []
     if not isinstance(value, list | tuple) or not all(isinstance(c, Claim) for c in value):
         return [Violation(f"returned {_describe(value)}", "return a list of course.Claim")]
-    out: list[Violation] = []
-    seen: set[str] = set()
+    out = _repeated_ids(value)
     for c in value:
-        if c.id in seen:
-            out.append(Violation(f"two claims have the id {c.id!r}", "give every claim its own id"))
-        seen.add(c.id)
         if not str(c.statement).strip():
             out.append(Violation(f"claim {c.id!r} has no statement", "state the paper's claim in words"))
+    return out
+
+
+def _repeated_ids(items: Iterable[Judgement | Claim]) -> list[Violation]:
+    """One violation per claim whose id an earlier claim already has."""
+    out: list[Violation] = []
+    seen: set[str] = set()
+    for item in items:
+        if item.id in seen:
+            out.append(Violation(f"two claims have the id {item.id!r}", "give every claim its own id"))
+        seen.add(item.id)
     return out
 
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -296,17 +295,3 @@ class Words:
             term, link, parts = m.group("term").strip(), m.group("link") or "", []
         flush()
         return entries
-
-
-def missing(words: Words, names: Iterable[str]) -> list[str]:
-    """The names in ``names`` that ``words`` has no block for."""
-    return [n for n in names if not words.has(n)]
-
-
-def renderer(words: Words, **context: Any) -> Callable[..., str]:
-    """A function ``say(name, **more)`` rendering blocks with ``context``."""
-
-    def say(name: str, **more: Any) -> str:
-        return words.render(name, **{**context, **more})
-
-    return say
