@@ -9,13 +9,11 @@ request that is not to 127.0.0.1 blocked.
 
 from __future__ import annotations
 
-import functools
 import http.server
 import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,6 +21,7 @@ from pathlib import Path
 import fakeplugins
 import numpy as np
 import pytest
+from helpers import chromium, serve
 
 from course import slides
 
@@ -295,35 +294,14 @@ class _Slice:
 
 @pytest.fixture(scope="module")
 def server(decks) -> Iterator[str]:
-    root = next(iter(decks.values())).parent
-    handler = functools.partial(_RangeHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    with serve(next(iter(decks.values())).parent, _RangeHandler) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from test_browser import CHROMIUM, CHROMIUM_ARGS
-
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        message = f"chromium not found at {CHROMIUM} (apt-get install chromium, or set COURSE_CHROMIUM)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 #: the current slide: its notes, and what its video did (played from its
