@@ -13,6 +13,7 @@ import click
 from course.cli.claims import attach as attach_claims
 from course.cli.common import CONCEPT, CONTEXT, DEVICE, fail, load_course, preflight, report_plugin_errors
 from course.cli.contrib import attach as attach_contrib
+from course.cli.lab import attach as attach_lab
 from course.cli.slides import attach as attach_slides
 from course.render import FORMATS, QUALITIES
 
@@ -365,6 +366,7 @@ def quiet_known_warnings() -> None:
 attach_contrib(cli)  # `course new`, `check`, `plugins` (plugin authors)
 attach_slides(cli)  # `course slides` (lecturers)
 attach_claims(cli)  # `course claims`
+attach_lab(cli)  # `course lab` (learners)
 
 
 def main() -> None:
