@@ -7,14 +7,13 @@ to the experiment's result; :func:`claims` turns the metrics into verdicts.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from course import Judgement, Result
+from course import Judgement, Result, align
 from course import jsonable as _f
 from course import metrics as M
 
@@ -92,49 +91,25 @@ def wedge(W: np.ndarray, i: int, min_norm: float = M.REPRESENTED) -> float | Non
     return float((others[0] + (360.0 - others[-1])) / 2)
 
 
-def procrustes(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """The orthogonal matrix R (rotation or reflection) that minimises ‖R A − B‖_F."""
-    U, _, Vt = np.linalg.svd(np.asarray(B, dtype=float) @ np.asarray(A, dtype=float).T)
-    return U @ Vt
+#: the orthogonal R with R A closest to B (one implementation for the course: :mod:`course.align`)
+procrustes = align.procrustes
 
 
 def match(W: np.ndarray, target: np.ndarray, interchangeable: Sequence[int] = ()) -> np.ndarray:
     """``W`` turned (orthogonal Procrustes) onto ``target``, after relabelling
     the ``interchangeable`` features (ones with the same density and
     importance, so that swapping them is a symmetry of the problem) in the
-    order that fits best."""
-    W, target = np.asarray(W, dtype=float), np.asarray(target, dtype=float)
-    best, best_err = W, math.inf
-    for perm in itertools.permutations(interchangeable):
-        cols = list(range(W.shape[1]))
-        for src, dst in zip(interchangeable, perm, strict=True):
-            cols[dst] = src
-        P = W[:, cols]
-        fitted = procrustes(P, target) @ P
-        err = float(np.square(fitted - target).sum())
-        if err < best_err - 1e-12:
-            best, best_err = fitted, err
-    return best
+    order that fits best (:func:`course.align.match`)."""
+    return align.match(W, target, interchangeable)[0]
 
 
 def align_chain(Ws: Sequence[np.ndarray], start: int, up: int = PERTURBED,
                 interchangeable: Sequence[int] = ()) -> list[np.ndarray]:
     """Separately trained models in one frame: level ``start`` is turned so
     that feature ``up`` points up, then every other level is fitted to its
-    neighbour on the way to ``start`` (:func:`match`), so the picture changes
-    only where the models do."""
-    Ws = [np.asarray(W, dtype=float) for W in Ws]
-    out: list[np.ndarray | None] = [None] * len(Ws)
-    a = math.atan2(Ws[start][1, up], Ws[start][0, up])
-    turn = math.pi / 2 - a
-    R0 = np.array([[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]])
-    out[start] = R0 @ Ws[start]
-    for order in (range(start + 1, len(Ws)), range(start - 1, -1, -1)):
-        prev = start
-        for k in order:
-            out[k] = match(Ws[k], out[prev], interchangeable)
-            prev = k
-    return [W for W in out if W is not None]
+    neighbour on the way to ``start`` (:func:`course.align.align_chain`), so
+    the picture changes only where the models do."""
+    return align.align_chain(Ws, start, up=up, interchangeable=interchangeable)
 
 
 def crossing(x: Sequence[float], a: Sequence[float], b: Sequence[float]) -> dict[str, Any] | None:

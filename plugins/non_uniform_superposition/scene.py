@@ -3,8 +3,10 @@
 Left: the trained models' arrows W_i, level by level from the baseline
 (every feature at the same density) to the sparsest, each model turned onto
 its neighbour by orthogonal Procrustes (``metrics["runs"][k]["aligned"]``,
-with the interchangeable features 2–5 relabelled to match) so the picture
-moves only where the models differ. Right: the expected loss
+with the interchangeable features 2–5 relabelled to match; :mod:`course.align`)
+so the picture moves only where the models differ; between levels each arrow
+turns and changes length (:func:`course.align.interpolate`), never shrinking
+through the origin. Right: the expected loss
 of the pentagon and of the two digons against feature 1's density ratio
 (log–log), with a marker on each curve at the current level.
 """
@@ -35,7 +37,8 @@ from manim import (
     always_redraw,
 )
 
-from course import Animation, Result, step
+from course import Animation, Result, align, step
+from course.palette import feature_color, repaint
 from course_animations import palette
 from course_animations.mobjects import axes_cross, feature_arrows, label, unit_circle
 
@@ -43,8 +46,8 @@ SCALE = 2.0  # scene units per unit of W
 ARROWS_AT = LEFT * 3.6 + DOWN * 0.3
 PLOT_AT = RIGHT * 3.3 + DOWN * 0.2  # centre of the loss plot
 PLOT_W, PLOT_H = 5.2, 4.0
-PENTAGON_COLOR = palette.feature_color(4)
-DIGON_COLOR = palette.feature_color(1)
+PENTAGON_COLOR = feature_color(4)
+DIGON_COLOR = feature_color(1)
 
 
 def animation(result: Result, metrics: dict[str, Any]) -> Animation:
@@ -87,16 +90,24 @@ class NonUniformScene(Scene):
         self.plot = LogPlot(ratios, [r["pentagon_loss"] for r in runs] + [r["digon_loss"] for r in runs])
 
     # the state at a fractional position t along self.order
-    def _at(self, t: float) -> tuple[np.ndarray, float, float, float]:
+    def _at(self, t: float) -> tuple[np.ndarray, float, float, float, np.ndarray]:
         k = min(int(t), len(self.order) - 2) if len(self.order) > 1 else 0
         a = self.runs[self.order[k]]
         b = self.runs[self.order[min(k + 1, len(self.order) - 1)]]
         f = min(max(t - k, 0.0), 1.0)
-        W = (1 - f) * np.asarray(a["aligned"]) + f * np.asarray(b["aligned"])
+        W, alpha = align.interpolate(np.asarray(a["aligned"]), np.asarray(b["aligned"]), f)
         ratio = math.exp((1 - f) * math.log(a["ratio"]) + f * math.log(b["ratio"]))
         lp = math.exp((1 - f) * math.log(a["pentagon_loss"]) + f * math.log(b["pentagon_loss"]))
         ld = math.exp((1 - f) * math.log(a["digon_loss"]) + f * math.log(b["digon_loss"]))
-        return W, ratio, lp, ld
+        return W, ratio, lp, ld, alpha
+
+    def _arrows(self, t: float) -> VGroup:
+        W, *_, alpha = self._at(t)
+        arrows = repaint(feature_arrows(W, SCALE))
+        for arrow, a in zip(arrows, alpha, strict=True):
+            if a < 1.0:  # a feature one of the two models stores and the other drops
+                arrow.set_opacity(arrow.get_stroke_opacity() * a)
+        return arrows
 
     def _curve(self, key: str, color: str) -> VMobject:
         pts = [self.plot.point(r["ratio"], r[key]) for r in self.runs]
@@ -111,7 +122,7 @@ class NonUniformScene(Scene):
         self.wait(1.0)
 
         t = ValueTracker(0.0)
-        arrows = always_redraw(lambda: feature_arrows(self._at(t.get_value())[0], SCALE).shift(ARROWS_AT))
+        arrows = always_redraw(lambda: self._arrows(t.get_value()).shift(ARROWS_AT))
         box = VGroup(
             Line(PLOT_AT + np.array([-PLOT_W / 2, -PLOT_H / 2, 0]), PLOT_AT + np.array([PLOT_W / 2, -PLOT_H / 2, 0]),
                  color=palette.MUTED, stroke_width=2),

@@ -1,4 +1,13 @@
-"""The superposition animation: the learned columns of W, sparsity level by level."""
+"""The superposition animation: the learned columns of W, sparsity level by level.
+
+Each level is a model trained on its own, in a hidden basis of its own. The
+video first fits every level to the one before it (orthogonal Procrustes,
+:func:`course.align.align_chain`; the five features have different
+importances, so none is relabelled), then moves between levels arrow by
+arrow (:func:`course.align.interpolate`): an arrow drawn in both models turns
+along the shorter arc and changes length linearly, so it never shrinks
+through the origin; an arrow drawn in one model only fades in or out.
+"""
 
 from __future__ import annotations
 
@@ -24,11 +33,23 @@ from manim import (
     always_redraw,
 )
 
-from course import Animation, Result, step
+from course import Animation, Result, align, step
+from course.palette import feature_color, repaint
 from course_animations import palette
 from course_animations.mobjects import axes_cross, feature_arrows, label, unit_circle
 
 SCALE = 2.4
+
+
+def levels(W: np.ndarray) -> list[np.ndarray]:
+    """The levels' models in one frame: the densest as trained, turned so that
+    feature 1 points up; each sparser one fitted to the one before it."""
+    return align.align_chain(list(np.asarray(W, dtype=float)), start=0, up=0)
+
+
+def arrows_at(aligned: list[np.ndarray], position: float) -> tuple[np.ndarray, np.ndarray]:
+    """The arrows (2, n) and their opacities at a fractional level ``position``."""
+    return align.along(aligned, position)
 
 
 def animation(result: Result, metrics: dict[str, Any]) -> Animation:
@@ -43,6 +64,15 @@ class SuperpositionScene(Scene):
         super().__init__(**kwargs)
         self.W = np.asarray(W, dtype=float)
         self.runs = runs
+        self.aligned = levels(self.W)
+
+    def _arrows(self, position: float) -> VGroup:
+        W, alpha = arrows_at(self.aligned, position)
+        arrows = repaint(feature_arrows(W, SCALE))
+        for arrow, a in zip(arrows, alpha, strict=True):
+            if a < 1.0:  # fading in or out: a feature only one of the two models stores
+                arrow.set_opacity(arrow.get_stroke_opacity() * a)
+        return arrows
 
     def construct(self) -> None:
         title = label("Five features, two dimensions", 36).to_edge(UP)
@@ -52,18 +82,10 @@ class SuperpositionScene(Scene):
         frame = VGroup(axes_cross(SCALE), unit_circle(SCALE)).move_to(origin)
         self.play(Create(frame), run_time=1)
 
-        # the arrows are always the weights at a (fractional) level: between two
-        # levels they move along the straight line from one solution to the next
+        # the arrows at a (fractional) level: between two levels each arrow
+        # turns from one aligned model's to the next (see the module docstring)
         level = ValueTracker(0.0)
-
-        def weights_at(t: float) -> np.ndarray:
-            k = min(int(t), len(self.runs) - 2) if len(self.runs) > 1 else 0
-            frac = t - k
-            if len(self.runs) == 1:
-                return self.W[0]
-            return (1 - frac) * self.W[k] + frac * self.W[k + 1]
-
-        arrows = always_redraw(lambda: feature_arrows(weights_at(level.get_value()), SCALE).shift(origin))
+        arrows = always_redraw(lambda: self._arrows(level.get_value()).shift(origin))
         tag = label(f"sparsity S = {self.runs[0]['sparsity']:g}", 28).next_to(frame, DOWN)
         self.add_subcaption(step("level", 0), duration=3)
         self.play(FadeIn(arrows), FadeIn(tag), run_time=1)
@@ -78,6 +100,9 @@ class SuperpositionScene(Scene):
         values = self._values(0).next_to(formula, DOWN, buff=0.5)
         self.play(FadeIn(values), run_time=0.5)
 
+        if len(self.runs) > 1:
+            self.add_subcaption(step("models"), duration=5)
+            self.wait(5)
         for k in range(1, len(self.runs)):
             new_tag = label(f"sparsity S = {self.runs[k]['sparsity']:g}", 28).next_to(frame, DOWN)
             new_values = self._values(k).next_to(formula, DOWN, buff=0.5)
@@ -96,6 +121,6 @@ class SuperpositionScene(Scene):
     def _values(self, k: int) -> VGroup:
         rows = VGroup()
         for i, d in enumerate(self.runs[k]["feature_dimensionality"]):
-            rows.add(label(f"D{i + 1} = {d:.2f}", 24, palette.feature_color(i)))
+            rows.add(label(f"D{i + 1} = {d:.2f}", 24, feature_color(i)))
         rows.arrange(DOWN, aligned_edge=LEFT, buff=0.12)
         return rows.to_corner(UR, buff=0.0).shift(DOWN * 0.0)
