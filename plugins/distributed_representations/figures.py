@@ -9,6 +9,7 @@ import numpy as np
 
 from course import Result
 from course.figures import GRAM_CMAP, save, style
+from course.palette import feature_color
 from course_animations import palette
 
 #: one marker per code in the scatter, so codes stay apart without relying on colour
@@ -74,7 +75,7 @@ def axes_figure(runs: list[dict[str, Any]], path: Path) -> Path:
             ok = np.asarray(r["participation"]) > 0
             x = np.asarray(r["participation"])[ok]
             y = np.asarray(r["interference"])[ok]
-            ax.scatter(x, y, s=46, marker=MARKERS[j % len(MARKERS)], color=palette.feature_color(j),
+            ax.scatter(x, y, s=46, marker=MARKERS[j % len(MARKERS)], color=feature_color(j),
                        edgecolor=palette.INK, linewidth=0.6, label=f"{chr(65 + j)}: {r['label']}", zorder=3)
         ax.axhline(0, color=palette.MUTED, lw=0.8, zorder=1)
         ax.set_xlim(0.6, m + 0.4)

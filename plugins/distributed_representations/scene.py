@@ -24,6 +24,7 @@ from manim import (
 
 from course import Animation, Result, step
 from course import metrics as M
+from course.palette import feature_color, repaint
 from course_animations import palette
 from course_animations.mobjects import axes_cross, feature_arrows, gram_heatmap, label, unit_circle
 
@@ -46,7 +47,7 @@ def _table(W: np.ndarray) -> VGroup:
     interf = M.interference(W)
     cells = [label(h, 22, palette.MUTED) for h in ("feature", "participation", "interference")]
     for i in range(W.shape[1]):
-        color = palette.feature_color(i)
+        color = feature_color(i)
         cells += [label(str(i + 1), 24, color), label(f"{part[i]:.2f}", 24, color),
                   label(f"{interf[i]:.2f}", 24, color)]
     return VGroup(*cells).arrange_in_grid(rows=W.shape[1] + 1, cols=3, buff=(0.45, 0.15))
@@ -83,9 +84,9 @@ class DistributedScene(Scene):
             label("unit 2", 20, palette.MUTED).next_to(ORIGIN + UP * SCALE * 1.2, RIGHT, buff=0.1),
         )
         angle = ValueTracker(0.0)
-        arrows = always_redraw(lambda: feature_arrows(rotation_matrix(angle.get_value()) @ W, SCALE).shift(ORIGIN))
+        arrows = always_redraw(lambda: repaint(feature_arrows(rotation_matrix(angle.get_value()) @ W, SCALE)).shift(ORIGIN))
         self.play(FadeIn(frame), FadeIn(names), run_time=0.6)
-        grown = feature_arrows(W, SCALE).shift(ORIGIN)
+        grown = repaint(feature_arrows(W, SCALE)).shift(ORIGIN)
         self.play(*(GrowArrow(a) for a in grown), run_time=0.8)
         self.remove(*grown)
         self.add(arrows)
@@ -103,9 +104,9 @@ class DistributedScene(Scene):
         # the third feature: a second trained model, 3 sparse features in 2 dimensions
         Wq = self.W_squeezed
         new_panel = self._panel(Wq, f"{Wq.shape[1]} features, 2 units")
-        new_arrows = feature_arrows(Wq, SCALE).shift(ORIGIN)
+        new_arrows = repaint(feature_arrows(Wq, SCALE)).shift(ORIGIN)
         self.remove(arrows, live)
-        still = feature_arrows(rotation_matrix(turn) @ W, SCALE).shift(ORIGIN)
+        still = repaint(feature_arrows(rotation_matrix(turn) @ W, SCALE)).shift(ORIGIN)
         still_table = _table(rotation_matrix(turn) @ W).move_to(panel[1])
         self.add(still, still_table)
         self.add_subcaption(step("squeeze"), duration=4)

@@ -11,6 +11,7 @@ import numpy as np
 
 from course import Result
 from course.figures import save, style
+from course.palette import feature_color
 from course_animations import palette
 
 
@@ -74,7 +75,7 @@ def directions_figure(metrics: dict[str, Any], path: Path) -> Path:
     x = np.asarray(metrics["example_input"])
     h = np.asarray(r["h"])
     n = W.shape[1]
-    colors = [palette.feature_color(i) for i in range(n)]
+    colors = [feature_color(i) for i in range(n)]
     with style():
         fig = plt.figure(figsize=(10, 8.2))
         outer = fig.add_gridspec(2, 1, height_ratios=[1.55, 1], hspace=0.3)

@@ -25,6 +25,7 @@ from manim import (
 )
 
 from course import Animation, Result, step
+from course.palette import feature_color
 from course_animations import palette
 from course_animations.mobjects import label, unit_circle
 
@@ -55,7 +56,7 @@ class DirectionsScene(Scene):
     def construct(self) -> None:
         W, x, r = self.W, self.x, self.run_
         n = W.shape[1]
-        colors = [palette.feature_color(i) for i in range(n)]
+        colors = [feature_color(i) for i in range(n)]
 
         title = label("A feature is a direction", 36).to_edge(UP)
         self.add_subcaption(step("space"), duration=2.5)

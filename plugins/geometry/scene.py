@@ -31,6 +31,7 @@ from manim import (
 )
 
 from course import Animation, Result, step
+from course.palette import feature_color
 from course_animations import palette
 from course_animations.mobjects import label
 from course_plugins.geometry.shapes import SHAPES, edges, ideal_vectors
@@ -63,11 +64,11 @@ def shape_mobject(V: np.ndarray, scale: float = SCALE) -> VGroup:
         for i, j in edges(V)
     ])
     sticks = VGroup(*[
-        Line(np.zeros(3), p, color=palette.feature_color(i), stroke_width=5)
+        Line(np.zeros(3), p, color=feature_color(i), stroke_width=5)
         for i, p in enumerate(pts)
     ])
     tips = VGroup(*[
-        Dot(p, radius=0.07, color=palette.feature_color(i))
+        Dot(p, radius=0.07, color=feature_color(i))
         for i, p in enumerate(pts)
     ])
     return VGroup(outline, sticks, tips)

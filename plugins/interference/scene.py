@@ -32,6 +32,7 @@ from manim import (
 )
 
 from course import Animation, Result, step
+from course.palette import feature_color, repaint
 from course_animations import palette
 from course_animations.mobjects import axes_cross, feature_arrows, gram_heatmap, label, unit_circle
 
@@ -73,7 +74,7 @@ class InterferenceScene(Scene):
         for j, v in enumerate(values):
             h = max(1e-3, abs(float(v)) * scale)
             bar = Rectangle(width=BAR_WIDTH, height=h, stroke_width=0)
-            bar.set_fill(palette.feature_color(j), opacity=0.9 if abs(v) > 1e-3 else 0.0)
+            bar.set_fill(feature_color(j), opacity=0.9 if abs(v) > 1e-3 else 0.0)
             bar.move_to(BAR_BASE + RIGHT * self._bar_x(j) + UP * np.sign(v) * h / 2)
             bars.add(bar)
         return bars
@@ -106,9 +107,9 @@ class InterferenceScene(Scene):
         title = label("Interference: one feature fires, the others hear an echo", 30).to_edge(UP, buff=0.3)
         self.add_subcaption(step("intro"), duration=3)
         frame = VGroup(axes_cross(ARROW_SCALE), unit_circle(ARROW_SCALE)).move_to(ARROW_ORIGIN)
-        arrows = feature_arrows(self.W, ARROW_SCALE).shift(ARROW_ORIGIN)
+        arrows = repaint(feature_arrows(self.W, ARROW_SCALE)).shift(ARROW_ORIGIN)
         names = VGroup(*[
-            label(f"{i + 1}", 22, palette.feature_color(i)).move_to(
+            label(f"{i + 1}", 22, feature_color(i)).move_to(
                 ARROW_ORIGIN + np.array([*self.W[:, i], 0.0]) * ARROW_SCALE * 1.2)
             for i in range(n)
         ])
@@ -122,7 +123,7 @@ class InterferenceScene(Scene):
         axis = Rectangle(width=n * BAR_STEP + 0.3, height=0.01, stroke_width=1.5,
                          stroke_color=palette.MUTED).move_to(BAR_BASE)
         bar_names = VGroup(*[
-            label(f"x'{j + 1}", 20, palette.feature_color(j)).move_to(
+            label(f"x'{j + 1}", 20, feature_color(j)).move_to(
                 BAR_BASE + RIGHT * self._bar_x(j) + DOWN * 2.35)
             for j in range(n)
         ])
@@ -170,11 +171,11 @@ class InterferenceScene(Scene):
         ])
         gtitle = MathTex(r"W^\top W", color=palette.FOREGROUND, font_size=36).next_to(grid, UP, buff=0.25)
         rows = VGroup(*[
-            label(f"{i + 1}", 18, palette.feature_color(i)).next_to(full[i * n], LEFT, buff=0.12)
+            label(f"{i + 1}", 18, feature_color(i)).next_to(full[i * n], LEFT, buff=0.12)
             for i in range(n)
         ])
         cols = VGroup(*[
-            label(f"{j + 1}", 18, palette.feature_color(j)).next_to(full[j], UP, buff=0.08)
+            label(f"{j + 1}", 18, feature_color(j)).next_to(full[j], UP, buff=0.08)
             for j in range(n)
         ])
         gtitle.next_to(cols, UP, buff=0.12)
@@ -192,13 +193,13 @@ class InterferenceScene(Scene):
             if i == fired:
                 continue
             cells = [full[i * n + j] for j in range(n)]
-            self.play(Indicate(arrows[i], color=palette.feature_color(i), scale_factor=1.15),
+            self.play(Indicate(arrows[i], color=feature_color(i), scale_factor=1.15),
                       LaggedStart(*[FadeIn(c, scale=1.4) for c in cells], lag_ratio=0.25),
                       run_time=1.1)
         summary = VGroup(label("off-diagonal mass", 20, palette.MUTED), label("= interference", 20, palette.MUTED))
         summary.arrange(DOWN, buff=0.08).next_to(grid, DOWN, buff=0.25)
         feature_names = VGroup(*[
-            label(f"f{j + 1}", 20, palette.feature_color(j)).move_to(m) for j, m in enumerate(bar_names)
+            label(f"f{j + 1}", 20, feature_color(j)).move_to(m) for j, m in enumerate(bar_names)
         ])
         self.play(FadeIn(summary), Transform(bar_names, feature_names), run_time=0.6)
         nums = self._numbers(np.zeros(n), ITF_SCALE)

@@ -9,6 +9,7 @@ import numpy as np
 
 from course import Result
 from course.figures import save, style
+from course.palette import feature_color
 from course_animations import palette
 
 
@@ -52,7 +53,7 @@ def neuron_figure(W: np.ndarray, metrics: dict[str, Any], path: Path, cols: int 
             order = run["neuron_order"]
             for x, neuron in enumerate(order):
                 for i, bottom, height in stacked_segments(W[j, neuron]):
-                    ax.bar(x, height, bottom=bottom, width=0.75, color=palette.feature_color(i),
+                    ax.bar(x, height, bottom=bottom, width=0.75, color=feature_color(i),
                            edgecolor=palette.PAPER, linewidth=0.3)
             ax.axhline(0, color=palette.INK, lw=0.8)
             ax.set_xticks(range(m), [str(q + 1) for q in order])
@@ -64,7 +65,7 @@ def neuron_figure(W: np.ndarray, metrics: dict[str, Any], path: Path, cols: int 
                 ax.set_xlabel("neuron")
         for ax in flat[k:]:
             ax.axis("off")
-        handles = [Patch(color=palette.feature_color(i), label=f"{i + 1} {topics[i]}") for i in range(n)]
+        handles = [Patch(color=feature_color(i), label=f"{i + 1} {topics[i]}") for i in range(n)]
         flat[k].legend(handles=handles, loc="center", ncol=2, frameon=False, title="feature",
                        fontsize=palette.FONT_SIZE - 2, title_fontsize=palette.FONT_SIZE,
                        handlelength=1.0, columnspacing=0.8)

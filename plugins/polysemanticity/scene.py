@@ -25,6 +25,7 @@ from manim import (
 )
 
 from course import Animation, Result, step
+from course.palette import feature_color, repaint
 from course_animations import palette
 from course_animations.mobjects import label, neuron_bars
 
@@ -62,7 +63,7 @@ class PolysemanticityScene(Scene):
     def _bars(self, level: int, scale: float, base: float) -> VGroup:
         run = self.metrics["runs"][level]
         order = run["neuron_order"]
-        bars = neuron_bars(self.W[level][order], width=BAR_WIDTH, scale=scale).shift(CHART_X + UP * base)
+        bars = repaint(neuron_bars(self.W[level][order], width=BAR_WIDTH, scale=scale)).shift(CHART_X + UP * base)
         m = len(order)
         names = VGroup(*(
             label(f"n{q + 1}", 20, palette.MUTED).move_to(self._bar_x(pos, m) + UP * (BOTTOM - 0.3))
@@ -75,7 +76,7 @@ class PolysemanticityScene(Scene):
         return np.array([(pos - (m - 1) / 2) * BAR_STEP, 0.0, 0.0]) + CHART_X
 
     def _legend(self, topics: list[str]) -> VGroup:
-        rows = VGroup(*(label(f"{i + 1} {t}", 20, palette.feature_color(i)) for i, t in enumerate(topics)))
+        rows = VGroup(*(label(f"{i + 1} {t}", 20, feature_color(i)) for i, t in enumerate(topics)))
         return rows.arrange(DOWN, aligned_edge=LEFT, buff=0.12).to_edge(RIGHT, buff=0.6).shift(DOWN * 0.3)
 
     # -- the scene ---------------------------------------------------------
@@ -102,14 +103,14 @@ class PolysemanticityScene(Scene):
         readout = None
         for n, (i, act) in enumerate(((a, acts[0]), (b, acts[1]), (quiet, acts[2]))):
             new_card = VGroup(
-                RoundedRectangle(width=3.6, height=1.3, corner_radius=0.2, color=palette.feature_color(i)),
+                RoundedRectangle(width=3.6, height=1.3, corner_radius=0.2, color=feature_color(i)),
                 label("a message about", 20, palette.MUTED),
-                label(topics[i], 34, palette.feature_color(i)),
+                label(topics[i], 34, feature_color(i)),
             )
             new_card[1:].arrange(DOWN, buff=0.12).move_to(new_card[0])
             new_card.move_to(LEFT * 3.4 + DOWN * 0.3)
             new_readout = label(f"activation {act:.2f}", 26, palette.FOREGROUND).next_to(neuron, UP, buff=0.3)
-            glow = palette.mix(palette.BACKGROUND, palette.feature_color(i), min(1.0, act))
+            glow = palette.mix(palette.BACKGROUND, feature_color(i), min(1.0, act))
             self.add_subcaption(step("message", n), duration=2.2)
             if card is None:
                 self.play(FadeIn(new_card), run_time=0.5)
@@ -157,8 +158,8 @@ class PolysemanticityScene(Scene):
         )
         why = VGroup(
             label(f"neuron {k + 1}:", 22, palette.FOREGROUND),
-            label(f"{topics[a]} {column[a]:+.2f}", 22, palette.feature_color(a)),
-            label(f"{topics[b]} {column[b]:+.2f}", 22, palette.feature_color(b)),
+            label(f"{topics[a]} {column[a]:+.2f}", 22, feature_color(a)),
+            label(f"{topics[b]} {column[b]:+.2f}", 22, feature_color(b)),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.1).next_to(legend, LEFT, buff=0.5).align_to(legend, UP)
         self.add_subcaption(step("weights"), duration=3.5)
         self.play(FadeIn(box), FadeIn(why), run_time=0.8)

@@ -28,6 +28,7 @@ from manim import (
 )
 
 from course import Animation, Result, step
+from course.palette import feature_color, repaint
 from course_animations import palette
 from course_animations.mobjects import label, neuron_bars
 
@@ -69,7 +70,7 @@ class SideEffectsScene(Scene):
     def _neurons(self) -> list[VGroup]:
         out = []
         for k in range(self.W.shape[0]):
-            bars = neuron_bars(self.W[k : k + 1], width=0.55, scale=self.scale)
+            bars = repaint(neuron_bars(self.W[k : k + 1], width=0.55, scale=self.scale))
             bars.shift(self._neuron_x(k) + UP * self.axis_y)
             name = label(f"n{k + 1}", 22, palette.MUTED).move_to(self._neuron_x(k) + UP * (NEURON_BOTTOM - 0.35))
             out.append(VGroup(bars, name))
@@ -82,7 +83,7 @@ class SideEffectsScene(Scene):
         for i, v in enumerate(damage):
             h = max(1e-3, float(v) * DAMAGE_SCALE)
             bar = Rectangle(width=0.3, height=h, stroke_width=0)
-            bar.set_fill(palette.feature_color(i), opacity=0.95 if v > 1e-3 else 0.0)
+            bar.set_fill(feature_color(i), opacity=0.95 if v > 1e-3 else 0.0)
             bar.move_to(DAMAGE_X + BASE + RIGHT * (i - (n - 1) / 2) * DAMAGE_STEP + UP * h / 2)
             bars.add(bar)
         return bars
@@ -126,16 +127,16 @@ class SideEffectsScene(Scene):
 
         last = self.metrics["runs"][-1]
         counts = VGroup(
-            label(f"represented: {self.run['features_represented']} features", 26, palette.FEATURES[0]),
-            label(f"readable neuron by neuron: {self.run['features_readable']}", 26, palette.FEATURES[1]),
+            label(f"represented: {self.run['features_represented']} features", 26, feature_color(0)),
+            label(f"readable neuron by neuron: {self.run['features_readable']}", 26, feature_color(1)),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.2).move_to(DAMAGE_X + DOWN * 2.2)
         self.add_subcaption(step("reading"), duration=4)
         self.play(FadeOut(box), neurons[loud].animate.set_opacity(1.0), FadeIn(counts), run_time=1.0)
         self.wait(3.0)
 
         final = VGroup(
-            label(f"represented: {last['features_represented']} features", 26, palette.FEATURES[0]),
-            label(f"readable neuron by neuron: {last['features_readable']}", 26, palette.FEATURES[1]),
+            label(f"represented: {last['features_represented']} features", 26, feature_color(0)),
+            label(f"readable neuron by neuron: {last['features_readable']}", 26, feature_color(1)),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.2).move_to(counts)
         self.add_subcaption(step("end"), duration=3.5)
         self.play(Transform(counts, final), run_time=1.0)

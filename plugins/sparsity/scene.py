@@ -36,6 +36,7 @@ from manim import (
 
 from course import Animation, Result, step
 from course.metrics import REPRESENTED
+from course.palette import feature_color
 from course_animations import palette
 from course_animations.mobjects import label, norm_bars
 
@@ -97,10 +98,10 @@ class SparsityScene(Scene):
         arrows, names = VGroup(), VGroup()
         for i, (w, name) in enumerate(zip(self.W, self.names, strict=True)):
             end = y + RIGHT * w * SCALE + UP * 0.05 * (1 if i == 0 else -1)
-            arr = Arrow(y + UP * 0.05 * (1 if i == 0 else -1), end, buff=0, color=palette.feature_color(i),
+            arr = Arrow(y + UP * 0.05 * (1 if i == 0 else -1), end, buff=0, color=feature_color(i),
                         stroke_width=7, max_tip_length_to_length_ratio=0.12)
             arrows.add(arr)
-            names.add(label(f"{name}  W = {signed(w)}", 24, palette.feature_color(i)).next_to(end, UP, buff=0.25))
+            names.add(label(f"{name}  W = {signed(w)}", 24, feature_color(i)).next_to(end, UP, buff=0.25))
         self.play(Create(axis), Create(zero), FadeIn(axis_name), run_time=0.8)
         self.add_subcaption(step("pair"), duration=4.1)
         self.play(*(GrowArrow(arr) for arr in arrows), FadeIn(names), run_time=1.5)
@@ -109,7 +110,7 @@ class SparsityScene(Scene):
         # read-out panel
         rows_y = [DOWN * 1.2, DOWN * 2.3]
         row_names = VGroup(*(
-            label(f"{n} read-out", 22, palette.feature_color(i)).move_to(rows_y[i]).to_edge(LEFT, buff=0.6)
+            label(f"{n} read-out", 22, feature_color(i)).move_to(rows_y[i]).to_edge(LEFT, buff=0.6)
             for i, n in enumerate(self.names)))
         x0 = LEFT * 1.2
         dot = Dot(y, color=palette.FOREGROUND, radius=0.09)
@@ -145,7 +146,7 @@ class SparsityScene(Scene):
                              stroke_width=2, fill_opacity=0)
             goal.move_to(x0 + rows_y[i] + RIGHT * BAR * float(t) / 2)
             bar = Rectangle(width=max(1e-3, BAR * float(o)), height=0.32, stroke_width=0)
-            bar.set_fill(palette.feature_color(i), opacity=1.0 if o > 1e-3 else 0.0)
+            bar.set_fill(feature_color(i), opacity=1.0 if o > 1e-3 else 0.0)
             bar.move_to(x0 + rows_y[i] + RIGHT * BAR * float(o) / 2)
             value = label(f"{o:.2f}", 22).next_to(x0 + rows_y[i] + RIGHT * BAR * max(float(o), float(t)), RIGHT, buff=0.2)
             group.add(VGroup(goal, bar, value))
@@ -196,7 +197,7 @@ class SparsityScene(Scene):
     def _info(self, run: dict[str, Any]) -> VGroup:
         return VGroup(
             label(f"density 1 − S = {run['density']:g}", 30),
-            MathTex(rf"\|W\|_F^2 = {run['frobenius_sq']:.2f}", color=palette.FEATURES[0]).scale(0.9),
+            MathTex(rf"\|W\|_F^2 = {run['frobenius_sq']:.2f}", color=feature_color(0)).scale(0.9),
             label(f"{run['features_represented']} features with ‖W_i‖ > {REPRESENTED:g}", 26),
             label(f"(only {self.m} fit without sharing)", 22, palette.MUTED),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.25).move_to(RIGHT * 3.6 + UP * 0.8)

@@ -9,6 +9,7 @@ import numpy as np
 
 from course import Result
 from course.figures import GRAM_CMAP, save, style
+from course.palette import feature_color
 from course_animations import palette
 
 
@@ -34,7 +35,7 @@ def arrows_figure(result: Result, metrics: dict[str, Any], path: Path) -> Path:
                 if np.linalg.norm(v) < 0.05:
                     continue
                 ax.annotate("", xy=(v[0], v[1]), xytext=(0, 0),
-                            arrowprops={"arrowstyle": "-|>", "color": palette.feature_color(i), "lw": 2})
+                            arrowprops={"arrowstyle": "-|>", "color": feature_color(i), "lw": 2})
             ax.set_xlim(-1.4, 1.4)
             ax.set_ylim(-1.4, 1.4)
             ax.set_aspect("equal")

@@ -10,6 +10,7 @@ import numpy as np
 
 from course import Result
 from course.figures import GRAM_CMAP, save, style
+from course.palette import feature_color
 from course_animations import palette
 
 #: grid position of each code: (row, column)
@@ -66,7 +67,7 @@ def _arrows(ax: Any, W: np.ndarray) -> None:
     ax.axvline(0, color=palette.MUTED, lw=0.9, ls="--")
     for i in range(W.shape[1]):
         ax.annotate("", xy=(W[0, i], W[1, i]), xytext=(0, 0),
-                    arrowprops={"arrowstyle": "-|>", "color": palette.feature_color(i), "lw": 2.4,
+                    arrowprops={"arrowstyle": "-|>", "color": feature_color(i), "lw": 2.4,
                                 "shrinkA": 0, "shrinkB": 0})
     ax.set_xlim(-1.3, 1.3)
     ax.set_ylim(-1.3, 1.3)
@@ -133,7 +134,7 @@ def terminology_map(metrics: dict[str, Any], path: Path) -> Path:
         strip.set_xlim(0, len(strip_terms))
         strip.set_ylim(0, 1)
         for k, (term, about, spot) in enumerate(strip_terms):
-            color = palette.feature_color(k)
+            color = feature_color(k)
             strip.add_patch(FancyBboxPatch((k + 0.04, 0.04), 0.92, 0.92, boxstyle="round,pad=0.0,rounding_size=0.06",
                                            facecolor=palette.mix(color, "#ffffff", 0.82), edgecolor=color, lw=1.5))
             strip.text(k + 0.5, 0.85, term, ha="center", va="center", fontsize=11.5, fontweight="bold")
