@@ -9,6 +9,7 @@ import numpy as np
 
 from course import Result
 from course.figures import GRAM_CMAP, INTERFERENCE_CMAP, save, style
+from course.palette import feature_color
 from course_animations import palette
 
 
@@ -47,9 +48,9 @@ def reading_figure(metrics: dict[str, Any], path: Path) -> Path:
         for i in range(n):
             v = W[:, i]
             ax.annotate("", xy=(v[0], v[1]), xytext=(0, 0),
-                        arrowprops={"arrowstyle": "-|>", "color": palette.feature_color(i), "lw": 2.2})
+                        arrowprops={"arrowstyle": "-|>", "color": feature_color(i), "lw": 2.2})
             ax.text(v[0] * 1.18, v[1] * 1.18, names[i], ha="center", va="center",
-                    color=palette.feature_color(i), fontweight="bold")
+                    color=feature_color(i), fontweight="bold")
         ax.set_xlim(-1.35 * r, 1.35 * r)
         ax.set_ylim(-1.35 * r, 1.35 * r)
         ax.set_aspect("equal")
@@ -70,7 +71,7 @@ def reading_figure(metrics: dict[str, Any], path: Path) -> Path:
         ax.set_yticks(range(n), names)
         ax.set_xlabel("input feature j")
         ax.set_ylabel("read-out of feature i")
-        ax.set_title("WᵀW: entry (i, j) = W_i · W_j")
+        ax.set_title(r"WᵀW: entry (i, j) = $W_i \cdot W_j$")
 
         ax = axes[2]
         itf = np.asarray(a["interference"])
@@ -82,7 +83,7 @@ def reading_figure(metrics: dict[str, Any], path: Path) -> Path:
         ax.invert_yaxis()
         ax.set_xlim(0, max(1.2, float(itf.max()) * 1.25))
         ax.axvline(1.0, color=palette.MUTED, lw=0.8, ls=":")
-        ax.set_xlabel("Σ_{j≠i} (Ŵ_i · W_j)²")
+        ax.set_xlabel(r"$\sum_{j \neq i}\, (\hat{W}_i \cdot W_j)^2$")
         ax.set_title("interference of each row")
         fig.tight_layout()
         return save(fig, path)
@@ -93,7 +94,7 @@ def tradeoff_figure(metrics: dict[str, Any], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     runs = metrics["runs"]
-    styles = {"linear": (palette.MUTED, "s", "linear model"), "relu": (palette.FEATURES[0], "o", "ReLU model")}
+    styles = {"linear": (palette.MUTED, "s", "linear model"), "relu": (feature_color(0), "o", "ReLU model")}
     with style():
         fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
         for model, (color, marker, name) in styles.items():
@@ -110,8 +111,8 @@ def tradeoff_figure(metrics: dict[str, Any], path: Path) -> Path:
             _density_axis(ax, dens)
             ax.set_title(title)
             ax.legend(frameon=False)
-        axes[0].set_ylabel("Σ I_i [1 − (1 − ‖W_i‖²)²]")
-        axes[1].set_ylabel("Σ_{i≠j} I_j (W_j · W_i)²")
+        axes[0].set_ylabel(r"$\sum_i I_i\, [1 - (1 - \Vert W_i \Vert^2)^2]$")
+        axes[1].set_ylabel(r"$\sum_{i \neq j} I_j\, (W_j \cdot W_i)^2$")
         ax = axes[2]
         vals = [r["loss"] for r in runs] + [r["linear_form_loss"] for r in runs]
         lo, hi = min(v for v in vals if v > 0) / 2, max(vals) * 2
@@ -132,7 +133,7 @@ def bias_figure(metrics: dict[str, Any], path: Path) -> Path:
     from matplotlib.colors import LinearSegmentedColormap
 
     relu = [r for r in metrics["runs"] if r["model"] == "relu"]
-    cmap = LinearSegmentedColormap.from_list("norm", ["#e2e8f0", palette.FEATURES[0]])
+    cmap = LinearSegmentedColormap.from_list("norm", ["#e2e8f0", feature_color(0)])
     lo = min(min(r["bias"]) for r in relu)
     hi = max(max(r["bias"]) for r in relu)
     pad = 0.1 * (hi - lo)
@@ -147,7 +148,7 @@ def bias_figure(metrics: dict[str, Any], path: Path) -> Path:
             ax.set_xticks([0, len(b) - 1], ["1", str(len(b))])
             ax.set_xlabel("feature")
             ax.set_title(f"S = {r['sparsity']:g}")
-        np.atleast_1d(axes)[0].set_ylabel("bias b_i")
+        np.atleast_1d(axes)[0].set_ylabel(r"bias $b_i$")
         fig.tight_layout()
         return save(fig, path)
 
@@ -164,7 +165,7 @@ def spectrum_figure(metrics: dict[str, Any], path: Path) -> Path:
             rs = [r for r in runs if r["model"] == model]
             for k, r in enumerate(rs):
                 ev = np.clip(np.asarray(r["gram_eigenvalues"]), 1e-9, None)
-                color = palette.mix(palette.FEATURES[1], palette.FEATURES[0], k / max(1, len(rs) - 1))
+                color = palette.mix(feature_color(1), feature_color(0), k / max(1, len(rs) - 1))
                 ax.plot(range(1, len(ev) + 1), ev, marker="o", ms=3, color=color,
                         label=f"S = {r['sparsity']:g} (rank {r['gram_rank']})")
             ax.axvline(m + 0.5, color=palette.MUTED, ls="--", lw=1)

@@ -9,6 +9,7 @@ import numpy as np
 
 from course import Result
 from course.figures import save, style
+from course.palette import feature_color
 from course_animations import palette
 
 #: linestyle of a set's first and second member in the pair figures
@@ -80,7 +81,7 @@ def collapse_figure(metrics: dict[str, Any], path: Path) -> Path:
 
     runs = metrics["runs"]
     levels = collapse_levels(metrics)
-    colors = [palette.feature_color(i) for i in range(metrics["n_features"])]
+    colors = [feature_color(i) for i in range(metrics["n_features"])]
     with style():
         fig, axes = plt.subplots(1, len(levels), figsize=(2.3 * len(levels), 2.9))
         axes = np.atleast_1d(axes)
@@ -99,11 +100,11 @@ def crossing_figure(metrics: dict[str, Any], path: Path) -> Path:
     col = metrics["collapse"]
     with style():
         fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.6))
-        ax.plot(x, [r["pentagon_loss"] for r in runs], color=palette.feature_color(4), lw=2, label="pentagon")
-        ax.plot(x, [r["digon_loss"] for r in runs], color=palette.feature_color(1), lw=2, label="two digons")
+        ax.plot(x, [r["pentagon_loss"] for r in runs], color=feature_color(4), lw=2, label="pentagon")
+        ax.plot(x, [r["digon_loss"] for r in runs], color=feature_color(1), lw=2, label="two digons")
         ax.plot(x, [r["loss"] for r in runs], "o", color=palette.INK, ms=3.5, label="trained from random starts")
-        bx.plot(x, [r["pentagon_norm"] for r in runs], color=palette.feature_color(4), lw=2, label="pentagon")
-        bx.plot(x, [0.0] * len(x), color=palette.feature_color(1), lw=2, label="two digons")
+        bx.plot(x, [r["pentagon_norm"] for r in runs], color=feature_color(4), lw=2, label="pentagon")
+        bx.plot(x, [0.0] * len(x), color=feature_color(1), lw=2, label="two digons")
         bx.plot(x, [r["perturbed_norm"] for r in runs], "o", color=palette.INK, ms=3.5,
                 label="trained from random starts")
         for a in (ax, bx):
@@ -127,7 +128,7 @@ def off_circle_figure(result: Result, metrics: dict[str, Any], path: Path) -> Pa
 
     W = np.asarray(result["baseline_W"], dtype=float)
     oc = metrics["off_circle"]
-    colors = [palette.feature_color(i) for i in range(W.shape[1])]
+    colors = [feature_color(i) for i in range(W.shape[1])]
     with style():
         fig, ax = plt.subplots(figsize=(4.4, 4.4))
         _arrows(ax, W, colors, lim=1.3)
@@ -140,7 +141,7 @@ def off_circle_figure(result: Result, metrics: dict[str, Any], path: Path) -> Pa
         ax.plot([], [], ls="--", color=palette.MUTED, lw=0.8, label="unit circle")
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, -0.32), frameon=False, fontsize=palette.FONT_SIZE - 2,
                   ncol=2)
-        ax.set_title(f"The pentagon at density {metrics['base_density']:g}, b_i = {oc['mean_bias']:.3f}")
+        ax.set_title(f"The pentagon at density {metrics['base_density']:g}, $b_i$ = {oc['mean_bias']:.3f}")
         return save(fig, path)
 
 
@@ -159,7 +160,7 @@ def pairs_figure(result: Result, metrics: dict[str, Any], path: Path) -> Path:
         fig, axes = plt.subplots(1, len(panels), figsize=(2.5 * len(panels), 3.0))
         for ax, (W, title) in zip(np.atleast_1d(axes), panels, strict=True):
             n = W.shape[1]
-            _arrows(ax, W, [palette.feature_color(i // 2) for i in range(n)],
+            _arrows(ax, W, [feature_color(i // 2) for i in range(n)],
                     [MEMBER_STYLES[i % 2] for i in range(n)], [str(i + 1) for i in range(n)])
             ax.set_title(title)
         return save(fig, path)
@@ -173,7 +174,7 @@ def pca_figure(result: Result, metrics: dict[str, Any], path: Path) -> Path:
         fig, axes = plt.subplots(1, len(rows), figsize=(2.2 * len(rows), 3.1))
         for ax, W, r in zip(np.atleast_1d(axes), result["pca_W"], rows, strict=True):
             n = W.shape[1]
-            _arrows(ax, np.asarray(W), [palette.feature_color(i // 2) for i in range(n)],
+            _arrows(ax, np.asarray(W), [feature_color(i // 2) for i in range(n)],
                     [MEMBER_STYLES[i % 2] for i in range(n)])
             paper = r["expected"]["count"] if r["expected"] else "–"
             ax.set_title(f"density {r['density']:g}\n{r['collapsed']} collapsed\n(paper: {paper})",

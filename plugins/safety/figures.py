@@ -10,6 +10,7 @@ import numpy as np
 
 from course import Result
 from course.figures import save, style
+from course.palette import feature_color
 from course_animations import palette
 
 DAMAGE_MAX = 1.0  # the colour scale of the damage matrices: 1 = as bad as forgetting the feature
@@ -62,9 +63,9 @@ def ablation_figure(metrics: dict[str, Any], path: Path) -> Path:
                 mono = r["monosemantic"][k]
                 ax.scatter(j + (k - (m - 1) / 2) * 0.1, r["harmed"][k], s=36,
                            marker="o" if mono else "s",
-                           color=palette.FEATURES[1] if mono else palette.POSITIVE,
+                           color=feature_color(1) if mono else palette.POSITIVE,
                            edgecolor=palette.INK, linewidth=0.4, zorder=3)
-        ax.scatter([], [], marker="o", color=palette.FEATURES[1], edgecolor=palette.INK, label="monosemantic neuron")
+        ax.scatter([], [], marker="o", color=feature_color(1), edgecolor=palette.INK, label="monosemantic neuron")
         ax.scatter([], [], marker="s", color=palette.POSITIVE, edgecolor=palette.INK, label="polysemantic neuron")
         ax.set_xticks(range(len(runs)), [f"{r['density']:g}" for r in runs])
         ax.set_xlabel("feature density 1 − S")
@@ -87,7 +88,7 @@ def attack_figure(metrics: dict[str, Any], path: Path) -> Path:
         fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
         ax.plot(inv, [a["vulnerability"] for a in attack], marker="o", color=palette.POSITIVE,
                 label="vulnerability, analytic attack (the paper's)")
-        ax.plot(inv, [a["vulnerability_gradient"] for a in attack], marker="s", ls="--", color=palette.FEATURES[4],
+        ax.plot(inv, [a["vulnerability_gradient"] for a in attack], marker="s", ls="--", color=feature_color(4),
                 label="vulnerability, gradient attack per input")
         ax.plot(inv, fpd, marker="^", color=palette.INK, label="features per dimension 1/D*")
         ax.axhline(1.0, color=palette.MUTED, lw=0.8, ls=":")
@@ -114,9 +115,9 @@ def reading_figure(metrics: dict[str, Any], path: Path) -> Path:
     x = np.arange(len(runs))
     with style():
         fig, ax = plt.subplots(figsize=(7, 3.8))
-        ax.bar(x - 0.2, [r["features_represented"] for r in runs], width=0.4, color=palette.FEATURES[0],
-               label="features the model represents (‖W_i‖ > 0.5)")
-        ax.bar(x + 0.2, [r["features_readable"] for r in runs], width=0.4, color=palette.FEATURES[1],
+        ax.bar(x - 0.2, [r["features_represented"] for r in runs], width=0.4, color=feature_color(0),
+               label=r"features the model represents ($\Vert W_i \Vert > 0.5$)")
+        ax.bar(x + 0.2, [r["features_readable"] for r in runs], width=0.4, color=feature_color(1),
                label="features a neuron-by-neuron reading lists")
         for j, r in enumerate(runs):
             ax.text(j - 0.2, r["features_represented"] + 0.1, str(r["features_represented"]), ha="center",
@@ -150,14 +151,14 @@ def dictionary_figure(result: Result, metrics: dict[str, Any], path: Path) -> Pa
                     color=palette.MUTED, lw=0.8, ls=":")
         for i in range(W.shape[1]):
             ax.annotate("", xy=tuple(W[:, i]), xytext=(0, 0),
-                        arrowprops={"arrowstyle": "-|>", "color": palette.feature_color(i), "lw": 2.5})
+                        arrowprops={"arrowstyle": "-|>", "color": feature_color(i), "lw": 2.5})
             a = dic["match"][i]
             if a >= 0:
                 end = D[:, a] * 1.25
                 ax.plot([0, end[0]], [0, end[1]], color=palette.INK, lw=1.0, ls="--")
                 ax.text(end[0] * 1.08, end[1] * 1.08, f"{dic['cosines'][i]:.3f}", ha="center", va="center",
-                        fontsize=palette.FONT_SIZE - 2, color=palette.feature_color(i))
-        ax.plot([], [], color=palette.INK, lw=1.0, ls="--", label="dictionary atoms (cos to W_i)")
+                        fontsize=palette.FONT_SIZE - 2, color=feature_color(i))
+        ax.plot([], [], color=palette.INK, lw=1.0, ls="--", label=r"dictionary atoms (cos to $W_i$)")
         ax.set_aspect("equal")
         lim = 1.6
         ax.set_xlim(-lim, lim)
