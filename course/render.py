@@ -164,7 +164,6 @@ def save_last_frame(video: Path, png: Path) -> Path:
     return Path(png)
 
 
-_TIME = re.compile(r"(\d\d:\d\d:\d\d),(\d\d\d)")
 _CUE_TIMES = re.compile(r"(\d+):(\d\d):(\d\d)[,.](\d\d\d)\s*-->\s*(\d+):(\d\d):(\d\d)[,.](\d\d\d)")
 
 
@@ -197,17 +196,34 @@ def _stamp(seconds: float) -> str:
 
 
 def timeline_to_vtt(cues: list[list[Any]]) -> str:
-    """WebVTT captions from ``[start, end, text]`` cues (text already in words)."""
+    """WebVTT captions from ``[start, end, text]`` cues (text already in words),
+    in order of their start; a cue that would overlap the next ends where the next begins."""
+    ordered = sorted(([float(c[0]), float(c[1]), c[2]] for c in cues), key=lambda c: c[0])
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        a[1] = min(a[1], b[0])
     parts = ["WEBVTT", ""]
-    for i, (start, end, text) in enumerate(cues, 1):
+    for i, (start, end, text) in enumerate(ordered, 1):
         parts += [str(i), f"{_stamp(start)} --> {_stamp(end)}", str(text), ""]
     return "\n".join(parts)
 
 
 def srt_to_vtt(srt: str) -> str:
-    """Convert SubRip captions (what Manim writes) to WebVTT (what browsers read)."""
-    body = _TIME.sub(r"\1.\2", srt.replace("\r\n", "\n")).strip()
-    return "WEBVTT\n\n" + body + "\n"
+    """Convert SubRip captions (what Manim writes) to WebVTT (what browsers read),
+    in order and without overlap: Manim ends a cue when its duration is up,
+    which can be after the next step's cue has begun (by a frame or more);
+    such a cue ends where the next begins (:func:`timeline`)."""
+    return timeline_to_vtt(timeline(srt))
+
+
+def overlaps(vtt: str) -> list[tuple[int, float, float]]:
+    """Where consecutive cues of WebVTT captions overlap: (cue number, its end,
+    the next cue's start) for each cue that ends after the next one begins."""
+    cues = [c for c in (_CUE_TIMES.search(line) for line in vtt.splitlines()) if c]
+    times = []
+    for m in cues:
+        g = [int(x) for x in m.groups()]
+        times.append((g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000, g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000))
+    return [(i + 1, a[1], b[0]) for i, (a, b) in enumerate(zip(times, times[1:], strict=False)) if a[1] > b[0]]
 
 
 #: system programs the renderer runs, with the Debian packages that provide them
