@@ -154,29 +154,41 @@ def bias_figure(metrics: dict[str, Any], path: Path) -> Path:
 
 
 def spectrum_figure(metrics: dict[str, Any], path: Path) -> Path:
-    """Eigenvalues of WᵀW for every model, log scale, with the rank limit m."""
+    """The m largest eigenvalues of WᵀW against feature density, one panel per
+    model, on a linear scale: the linear model's stay at 1, the ReLU model's
+    grow as features get sparser (they add up to ‖W‖_F², the features stored).
+    The other n − m eigenvalues are zero; the largest of them is written on the panel."""
     import matplotlib.pyplot as plt
 
     runs = metrics["runs"]
     m = metrics["n_hidden"]
+    shades = [palette.mix(palette.INK, feature_color(1), k / max(1, m - 1)) for k in range(m)]
+    top = max(max(r["gram_eigenvalues"][:m]) for r in runs)
     with style():
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
         for ax, model in zip(axes, ("linear", "relu"), strict=True):
-            rs = [r for r in runs if r["model"] == model]
-            for k, r in enumerate(rs):
-                ev = np.clip(np.asarray(r["gram_eigenvalues"]), 1e-9, None)
-                color = palette.mix(feature_color(1), feature_color(0), k / max(1, len(rs) - 1))
-                ax.plot(range(1, len(ev) + 1), ev, marker="o", ms=3, color=color,
-                        label=f"S = {r['sparsity']:g} (rank {r['gram_rank']})")
-            ax.axvline(m + 0.5, color=palette.MUTED, ls="--", lw=1)
-            ax.text(m + 0.7, 1e-4, f"m = {m}", color=palette.MUTED)
-            ax.text(len(ev), 3e-9, "numerically zero (≤ 1e-9)", ha="right", va="bottom",
-                    color=palette.MUTED, fontsize=9)
-            ax.set_yscale("log")
-            ax.set_xticks(range(1, len(ev) + 1, 2))
-            ax.set_xlabel("eigenvalue number")
-            ax.set_title(f"{model} model")
-            ax.legend(frameon=False, fontsize=8)
+            rs = sorted((r for r in runs if r["model"] == model), key=lambda r: -r["density"])
+            if not rs:
+                continue
+            dens = [r["density"] for r in rs]
+            ev = np.asarray([r["gram_eigenvalues"] for r in rs])
+            for k in range(m):
+                ax.plot(dens, ev[:, k], marker="o", ms=4, lw=1.8, color=shades[k],
+                        label=f"λ{str(k + 1).translate(_SUB)}" + (" (largest)" if k == 0 else ""))
+            ax.plot(dens, [r["frobenius_sq"] / m for r in rs], ls="--", lw=1, color=palette.MUTED)
+            rest = max(1e-9, float(np.abs(ev[:, m:]).max())) if ev.shape[1] > m else 1e-9
+            ax.text(0.98, 0.97, f"eigenvalues {m + 1}–{ev.shape[1]}: zero (|λ| ≤ {rest:.0e})\n"
+                    + r"dashed: their mean, $\Vert W \Vert_F^2 / m$",
+                    transform=ax.transAxes, ha="right", va="top", fontsize=palette.FONT_SIZE - 2, color=palette.MUTED)
+            _density_axis(ax, sorted(dens))
+            ax.set_title(f"{_MODELS[model]}: the {m} non-zero eigenvalues")
+            ax.set_ylim(0, top * 1.25)
         axes[0].set_ylabel("eigenvalue of WᵀW")
+        axes[0].legend(frameon=False, fontsize=palette.FONT_SIZE - 2, loc="upper left")
         fig.tight_layout()
         return save(fig, path)
+
+
+_MODELS = {"linear": "linear model", "relu": "ReLU model"}
+#: subscript digits for the eigenvalues' names
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
