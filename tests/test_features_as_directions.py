@@ -4,16 +4,19 @@ figure, page and video."""
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import random_rotation
 
-from course import chapters, pipeline
+from course import Result, chapters, pipeline
 from course.markup import figure_markdown, render_template
 from course.plugins import PluginInfo, Registered
 from course_plugins.features_as_directions import CONCEPT
 from course_plugins.features_as_directions.analysis import angle_between, off_axis_angle
+from course_plugins.features_as_directions.experiment import Settings
 
 
 def _reg(concept) -> Registered:
@@ -69,6 +72,72 @@ def test_directions_claim_judges_lengths_and_angles(directions_quick):
     bad = {**metrics, "runs": [{**r, "feature_norms": [1.0, 0.6, 0.7], "angle_12": 70.0} for r in metrics["runs"]]}
     (claim,) = concept.claims(bad)
     assert not claim.holds and "0 of" in claim.measured
+
+
+# --------------------------------------------------------------------------- negative controls
+#
+# The claim is run on weights that must fail it: untrained models (the engine's
+# initialisation), the trained models with features 2 and 3 swapped (the wrong
+# features kept), and the trained arrows grown to 1.5 times their length (WᵀW
+# then over-reads every kept feature). A rotation of the hidden plane must not
+# change the verdict: the linear model has no privileged basis.
+
+
+def result_from(W_all: np.ndarray, b_all: np.ndarray | None = None) -> Result:
+    """A Result of the experiment's shape holding these models (seeds, m, n)."""
+    s = Settings()
+    b_all = np.zeros(W_all.shape[::2]) if b_all is None else b_all
+    return Result(CONCEPT.slug, asdict(s), 0, arrays={
+        "W_all": W_all[None], "b_all": b_all[None], "loss_all": np.zeros((1, len(W_all)))},
+        info={"example_input": list(s.example_input)})
+
+
+def untrained(seeds: int, seed: int) -> np.ndarray:
+    """The engine's initialisation: Xavier normal, std √(2 / (m + n))."""
+    return np.random.default_rng(seed).normal(size=(seeds, 2, 3)) * math.sqrt(2 / 5)
+
+
+def controls(W_all: np.ndarray, b_all: np.ndarray) -> dict[str, Result]:
+    return {
+        "untrained": result_from(untrained(len(W_all), 0)),
+        "features 2 and 3 swapped": result_from(W_all[..., [0, 2, 1]].copy(), b_all[..., [0, 2, 1]].copy()),
+        "arrows 1.5 times longer": result_from(1.5 * W_all, b_all),
+    }
+
+
+def holds(result: Result) -> bool:
+    (j,) = CONCEPT.judgements(CONCEPT.metrics(result))
+    assert not j.identity
+    return bool(j.holds)
+
+
+def pca_solution(seeds: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """The linear model's optimum: unit arrows for features 1 and 2 at a right angle,
+    turned by a different angle in each model, feature 3 left out (bias 0.5)."""
+    W = np.stack([random_rotation(2, seed=k) @ np.eye(2, 3) for k in range(seeds)])
+    return W, np.tile([0.0, 0.0, 0.5], (seeds, 1))
+
+
+def test_the_claim_fails_its_negative_controls_on_the_pca_solution():
+    W, b = pca_solution()
+    assert holds(result_from(W, b))
+    for name, control in controls(W, b).items():
+        assert not holds(control), name
+
+
+def test_no_untrained_model_passes():
+    assert not any(holds(result_from(untrained(4, seed))) for seed in range(40))
+
+
+@pytest.mark.slow
+def test_negative_controls_on_the_trained_models():
+    result, _ = pipeline.experiment(_reg(CONCEPT), quick=False)
+    W, b = result["W_all"][0].astype(np.float64), result["b_all"][0].astype(np.float64)
+    assert holds(result_from(W, b))
+    # no privileged basis: turning every model's plane keeps the verdict
+    assert holds(result_from(np.stack([random_rotation(2, seed=k) @ w for k, w in enumerate(W)]), b))
+    for name, control in controls(W, b).items():
+        assert not holds(control), name
 
 
 @pytest.mark.slow

@@ -15,8 +15,9 @@ from course import metrics as M
 
 #: a feature direction within this many degrees of a neuron axis counts as aligned with it
 ALIGNED_DEG = 5.0
-#: "learned" is a length above this ...
-LEARNED_MIN = 0.9
+#: "learned" is a length within this of 1 (the PCA solution's unit arrows; a longer
+#: arrow over-reads its feature, since W_i · W_i x_i = ‖W_i‖² x_i) ...
+LENGTH_TOL = 0.1
 #: ... "left out" a length below this ...
 LEFT_OUT_MAX = 0.1
 #: ... and "orthogonal" within this many degrees of a right angle
@@ -80,7 +81,7 @@ def claims(metrics: dict[str, Any]) -> list[Judgement]:
     runs = metrics["runs"]
     m = metrics["n_hidden"]
     ok = [
-        all(v > LEARNED_MIN for v in r["feature_norms"][:m])
+        all(abs(v - 1) < LENGTH_TOL for v in r["feature_norms"][:m])
         and all(v < LEFT_OUT_MAX for v in r["feature_norms"][m:])
         and abs(r["angle_12"] - 90) < RIGHT_ANGLE_TOL
         for r in runs
@@ -89,8 +90,8 @@ def claims(metrics: dict[str, Any]) -> list[Judgement]:
     rest = [v for r in runs for v in r["feature_norms"][m:]]
     angles = [r["angle_12"] for r in runs]
     return [Judgement("linear-top-m", all(ok), {
-        "m": m, "ok": sum(ok), "models": len(runs),
+        "m": m, "n": metrics["n_features"], "ok": sum(ok), "models": len(runs),
         "top_min": min(top), "top_max": max(top), "rest_max": max(rest),
         "angle_min": min(angles), "angle_max": max(angles),
-        "learned_min": LEARNED_MIN, "left_out_max": LEFT_OUT_MAX, "right_angle_tol": RIGHT_ANGLE_TOL,
+        "length_tol": LENGTH_TOL, "left_out_max": LEFT_OUT_MAX, "right_angle_tol": RIGHT_ANGLE_TOL,
     })]
