@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from course import chapters, pipeline
@@ -69,6 +70,37 @@ def test_terminology_claim_fails_when_the_codes_do_not_show_it(terms):
     concept, _, metrics, _ = terms
     broken = {**metrics, "codes": {**metrics["codes"], "distributed": metrics["codes"]["superposed-distributed"]}}
     assert not next(cl for cl in concept.claims(broken) if cl.id == "distributed-without-superposition").holds
+
+
+def test_the_claims_are_checks_of_the_mathematics_that_fail_on_codes_without_the_property(terms):
+    concept, _, metrics, _ = terms
+    # hand-built codes: the claims are identities, listed apart from the reproduced findings
+    assert all(j.identity for j in concept.judgements(metrics))
+    assert all(cl.identity for cl in concept.claims(metrics))
+
+    def verdicts(**codes: str) -> dict[str, bool]:
+        c = {**metrics["codes"], **{k.replace("_", "-"): metrics["codes"][v] for k, v in codes.items()}}
+        return {j.id: j.holds for j in concept.judgements({**metrics, "codes": c})}
+
+    # a local code in the distributed code's place is not distributed; the superposed pairs there
+    # are in superposition; a local code in the superposed code's place has no superposition
+    assert not verdicts(distributed="local")["distributed-without-superposition"]
+    assert not verdicts(distributed="superposed-local")["distributed-without-superposition"]
+    assert not verdicts(distributed="local")["superposition-implies-polysemanticity"]
+    assert not verdicts(superposed_local="local")["superposition-implies-polysemanticity"]
+    assert not verdicts(superposed_local="distributed")["superposition-implies-polysemanticity"]
+
+
+def test_superposition_is_judged_on_the_represented_features():
+    # the linear model's answer for 3 features in 2 dimensions: WᵀW has rank 2 < 3, yet the
+    # third feature is simply left out, so there is no superposition
+    linear = term_analysis.measure(np.eye(2, 3))
+    assert linear["gram_rank"] == 2 < linear["n_features"]
+    assert linear["features_represented"] == 2 and linear["represented_rank"] == 2
+    assert linear["superposition"] is False
+    # three features squeezed into two dimensions are in superposition
+    angles = np.radians([90, 210, 330])
+    assert term_analysis.measure(np.stack([np.cos(angles), np.sin(angles)]))["superposition"] is True
 
 
 def test_terminology_map_figure_and_chapter(terms):

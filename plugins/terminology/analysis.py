@@ -30,13 +30,19 @@ def measure(W: np.ndarray) -> dict[str, Any]:
     off = gram - np.diag(np.diag(gram))
     participation = M.participation(W)
     rank = int(M.gram_rank(W))
+    # superposition is judged on the represented features: WᵀW of all n columns has
+    # rank ≤ m < n in every model with n > m, the linear one included
+    rep = np.asarray(M.represented(W), dtype=bool)
+    rep_rank = int(M.gram_rank(W[:, rep])) if rep.any() else 0
     return {
         "n_features": n,
         "n_hidden": m,
         "W": _f(W, 4),
         "gram": _f(gram, 4),
         "gram_rank": rank,
-        "superposition": rank < n,
+        "features_represented": int(rep.sum()),
+        "represented_rank": rep_rank,
+        "superposition": rep_rank < int(rep.sum()),
         "features_per_dimension": _f(float(M.features_learned(W)) / m, 4),
         "participation": _f(participation, 4),
         "mean_participation": _f(float(np.mean(participation)), 4),
@@ -62,14 +68,17 @@ def metrics(result: Result) -> dict[str, Any]:
 
 
 def claims(metrics: dict[str, Any]) -> list[Judgement]:
-    """Distributed without superposition; superposition forces polysemanticity, not conversely."""
+    """Distributed without superposition; superposition forces polysemanticity, not conversely.
+
+    Both are properties of the four hand-built codes, true by construction: checks
+    of the mathematics (``identity=True``), not findings of training."""
     c = metrics["codes"]
     d, s = c["distributed"], c["superposed-local"]
     return [
         Judgement("distributed-without-superposition", d["distributed"] and not d["superposition"],
-                  {"distributed": d}),
+                  {"distributed": d}, identity=True),
         Judgement("superposition-implies-polysemanticity",
                   s["superposition"] and s["polysemantic_neurons"] == s["n_hidden"]
                   and d["polysemantic_neurons"] > 0 and not d["superposition"],
-                  {"distributed": d, "superposed": s}),
+                  {"distributed": d, "superposed": s}, identity=True),
     ]
