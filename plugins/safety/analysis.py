@@ -38,6 +38,7 @@ PGD_STEP = 0.1
 #: tolerances of the claims, stated beside them in the report
 DENSE_DENSITY_MIN = 0.5  # the densest neuron model is trained at least this dense
 RISE_MIN = 3.0  # the paper's "increasing by >3x"
+FORMED_MIN = 1.5  # ... "as superposition forms": 1/D* at that level above this × the densest's
 TRACK_RANK_MIN = 0.8  # Spearman rank correlation of vulnerability with 1/D*
 DICT_COS_MIN = 0.95  # cosine of each recovered direction to the true W_i
 
@@ -425,10 +426,13 @@ def claims(metrics: dict[str, Any]) -> list[Judgement]:
     ratio = vuln[peak] / base["vulnerability"] if base["vulnerability"] > 0 else 0.0
     out.append(Judgement(
         "attack-rise",
-        len(vuln) > 1 and ratio > RISE_MIN,
-        {"base": base, "peak": attack[peak], "ratio": _f(ratio), "last": attack[-1],
+        # the rise must come with superposition: an untrained model, the same at every
+        # density, can show a threefold change of this ratio by chance
+        len(vuln) > 1 and ratio > RISE_MIN
+        and attack[peak]["features_per_dimension"] > FORMED_MIN * base["features_per_dimension"],
+        {"base": base, "peak": attack[peak], "ratio": _f(ratio), "last": attack[-1], "levels": len(vuln),
          "last_ratio": _f(vuln[-1] / base["vulnerability"] if base["vulnerability"] > 0 else 0.0),
-         "rise_min": RISE_MIN},
+         "rise_min": RISE_MIN, "formed_min": FORMED_MIN},
     ))
     out.append(Judgement(
         "attack-tracks",
