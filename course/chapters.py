@@ -30,6 +30,9 @@ from course.words import Words, WordsError, plain, safe_url
 
 #: what ``course build`` passes to a chapter template
 CONTEXT_NAMES = ("concept", "metrics", "runs", "figures", "video", "claims", "chapter_link")
+#: the plugin's optional exercises and key takeaways, rendered like the
+#: chapter and appended to its page (words only: no stage's cache reads it)
+PRACTICE_FILE = "practice.md.j2"
 
 
 @dataclass
@@ -164,7 +167,7 @@ def write_chapter(reg: Registered, art: pipeline.Artifacts, src: Path,
         "claims": claims,
         "chapter_link": chapter_linker(built),
     }
-    page = render_chapter(reg, ctx)
+    page = render_chapter(reg, ctx) + render_practice(reg, ctx)
     (src / "concepts").mkdir(parents=True, exist_ok=True)
     (src / "concepts" / f"{c.slug}.md").write_text(page, encoding="utf-8")
     cached = all(r.status in ("cached", "none") for r in art.records)
@@ -186,6 +189,23 @@ def render_chapter(reg: Registered, ctx: dict[str, Any]) -> str:
     if problems:
         raise PluginError(reg.plugin.name, f"{c.slug}.chapter template", problems[0].text())
     return page
+
+
+def render_practice(reg: Registered, ctx: dict[str, Any]) -> str:
+    """The concept's ``practice.md.j2`` (its "Try it" exercises and key
+    takeaways) rendered with the chapter's ``ctx``; empty if it has none."""
+    c = reg.concept
+    path = c.source_dir() / PRACTICE_FILE
+    if not path.is_file():
+        return ""
+    try:
+        page = render_template(path.read_text(encoding="utf-8"), f"{c.slug}/{PRACTICE_FILE}", **ctx)
+    except WordsError as exc:
+        raise PluginError(reg.plugin.name, f"{c.slug}.practice template", str(exc)) from exc
+    problems = contract.practice_page(page)
+    if problems:
+        raise PluginError(reg.plugin.name, f"{c.slug}.practice template", problems[0].text())
+    return "\n" + page
 
 
 def write_failed_chapter(reg: Registered, error: PluginError, src: Path) -> ChapterOutput:

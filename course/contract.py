@@ -242,3 +242,28 @@ def chapter_page(page: str, figures: dict[str, str], video: str) -> list[Violati
         out.append(Violation("the video never appears in the page", "place {{ video }} in the chapter"))
     return out
 
+
+
+def practice_page(page: str) -> list[Violation]:
+    """A rendered ``practice.md.j2``: every exercise has a label of its own, and
+    every solution names an exercise of the page and is folded (``:class: dropdown``)."""
+    import re
+
+    out: list[Violation] = []
+    labels: list[str] = []
+    for block in re.findall(r"^:::\{exercise\}[^\n]*\n((?::\w+:[^\n]*\n)*)", page, re.MULTILINE):
+        found = re.search(r"^:label:\s*(\S+)", block, re.MULTILINE)
+        if not found:
+            out.append(Violation("an exercise has no label",
+                                 "give every exercise ':label: SLUG-NAME' so its solution and links can name it"))
+        elif found.group(1) in labels:
+            out.append(Violation(f"two exercises have the label {found.group(1)!r}", "give every exercise its own label"))
+        else:
+            labels.append(found.group(1))
+    for target, block in re.findall(r"^:::\{solution\}[ \t]*(\S*)[^\n]*\n((?::\w+:[^\n]*\n)*)", page, re.MULTILINE):
+        if target not in labels:
+            out.append(Violation(f"a solution names {target or 'no exercise'!r}, which no exercise of the page has",
+                                 "write ':::{solution} LABEL' with the label of the exercise it answers"))
+        elif not re.search(r"^:class:\s*dropdown\b", block, re.MULTILINE):
+            out.append(Violation(f"the solution of {target!r} is not folded", "add ':class: dropdown' under it"))
+    return out

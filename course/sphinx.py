@@ -35,7 +35,7 @@ def _sources_fingerprint(src: Path) -> str:
     the packages that turn them into HTML."""
     import hashlib
 
-    h = hashlib.sha256(repr(cache.library_versions(("jupyter-book", "sphinx", "sphinx-book-theme", "myst-parser"))).encode())
+    h = hashlib.sha256(repr(cache.library_versions(("jupyter-book", "sphinx", "sphinx-book-theme", "myst-parser", "sphinx-exercise"))).encode())
     for p in sorted(src.rglob("*")):
         if p.is_file():
             st = p.stat()

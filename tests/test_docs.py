@@ -179,7 +179,9 @@ def test_layout_table_lists_every_layout_file(guide: str) -> None:
     from course.words import WORDS_FILE
 
     rows = set(re.findall(r"^\| `([\w.]+)` \|", guide, re.MULTILINE))
-    for filename in [*(f for f, _ in LAYOUT.values()), WORDS_FILE, "chapter.md", "__init__.py"]:
+    from course.chapters import PRACTICE_FILE
+
+    for filename in [*(f for f, _ in LAYOUT.values()), WORDS_FILE, "chapter.md", PRACTICE_FILE, "__init__.py"]:
         assert filename in rows, f"the guide's layout table has no row for {filename}"
 
 
