@@ -21,6 +21,8 @@ BOOK_ORDER = [
     "geometry", "non-uniform-superposition",
 ]
 LAYOUT = ("__init__.py", "experiment.py", "analysis.py", "words.md.j2", "chapter.md")
+#: optional for a third-party plugin, present in every built-in concept: its exercises and takeaways
+OPTIONAL = ("practice.md.j2",)
 
 
 def _entry_points() -> list[md.EntryPoint]:
@@ -50,7 +52,7 @@ def test_the_book_order_is_computed_once_from_part_and_order() -> None:
 def test_every_builtin_concept_follows_the_plugin_layout(folder: Path) -> None:
     shared = {r.concept.source_dir(): r.concept.shared_experiment for r in plugins.load().concepts}
     layout = [n for n in LAYOUT if not (n == "experiment.py" and shared.get(folder.resolve()))]  # shares another's
-    missing = [name for name in layout if not (folder / name).is_file()]
+    missing = [name for name in [*layout, *OPTIONAL] if not (folder / name).is_file()]
     assert not missing, f"plugins/{folder.name} lacks {missing}"
     init = (folder / "__init__.py").read_text(encoding="utf-8")
     assert len(init.splitlines()) <= 80, "__init__.py holds metadata and hooks only"
