@@ -325,6 +325,30 @@ def test_local_basis_controls():
     assert not verdicts(synthetic(local_W=smeared))["local-basis"]
 
 
+def untrained(result: Result, seed: int = 0) -> Result:
+    """Every model of ``result`` replaced by the engine's initialisation (Xavier normal,
+    zero bias), with the three collapse branches' exact losses for those weights."""
+    rng = np.random.default_rng(seed)
+    arrays = dict(result.arrays)
+    for key in [k for k in arrays if k.endswith("_W")]:
+        W = arrays[key]
+        m, n = W.shape[-2:]
+        arrays[key] = rng.normal(size=W.shape) * math.sqrt(2 / (m + n))
+        arrays[key.removesuffix("_W") + "_b"] = np.zeros(W.shape[:-2] + (n,))
+    dens = np.full((len(RATIOS), 5), result.info["base_density"])
+    dens[:, 0] *= np.asarray(RATIOS)
+    loss = E.ExactLoss(dens)
+    for branch in ("free", "pentagon", "digon"):
+        arrays[f"{branch}_loss"] = loss.numpy(arrays[f"{branch}_W"], arrays[f"{branch}_b"])
+    return Result(result.concept, result.settings, result.seed, arrays=arrays, info=result.info)
+
+
+def test_no_claim_holds_on_untrained_models():
+    for seed in range(10):
+        held = [cid for cid, ok in verdicts(untrained(synthetic(), seed)).items() if ok]
+        assert held == [], seed
+
+
 def test_claim_words_render_on_the_synthetic_metrics():
     metrics = A.metrics(synthetic())
     claims = CONCEPT.claims(metrics)

@@ -417,11 +417,15 @@ def claims(metrics: dict[str, Any]) -> list[Judgement]:
     # 1. where the pentagon gives way to two digons
     factor = col.get("factor")
     lo, hi = PAPER_COLLAPSE_FACTOR / COLLAPSE_FACTOR_TOL, PAPER_COLLAPSE_FACTOR * COLLAPSE_FACTOR_TOL
-    out.append(Judgement("collapse-point", factor is not None and lo <= factor <= hi,
-                         {"collapse": col, "free": free, "lo": lo, "hi": hi, "paper": PAPER_COLLAPSE_FACTOR}))
+    # ... a crossing of a pentagon and two digons: two curves of other weights (untrained
+    # ones) can cross inside the band by chance
+    sparsest = min(runs, key=lambda r: r["ratio"])
+    shapes = _is_pentagon(base) and _is_two_digons(sparsest)
+    out.append(Judgement("collapse-point", factor is not None and lo <= factor <= hi and shapes,
+                         {"collapse": col, "free": free, "lo": lo, "hi": hi, "paper": PAPER_COLLAPSE_FACTOR,
+                          "shapes": shapes}))
 
     # 2. what it collapses to, and from
-    sparsest = min(runs, key=lambda r: r["ratio"])
     out.append(Judgement("collapse-digons", _is_pentagon(base) and _is_two_digons(sparsest),
                          {"base": base, "sparsest": sparsest, "tol": tol}))
 
@@ -440,7 +444,9 @@ def claims(metrics: dict[str, Any]) -> list[Judgement]:
           and (col.get("crossing") is None or r["ratio"] >= col["crossing"])]
     on.sort(key=lambda r: -r["ratio"])
     wedges = [r["pentagon_wedge"] for r in on]
-    shrinks = len(wedges) >= 2 and all(b < a for a, b in zip(wedges, wedges[1:], strict=False))
+    # from the regular pentagon: two wedges of random weights fall half the time
+    shrinks = (_is_pentagon(base) and len(wedges) >= 2
+               and all(b < a for a, b in zip(wedges, wedges[1:], strict=False)))
     out.append(Judgement("sparser-shrinks", shrinks,
                          {"from": on[0] if on else None, "to": on[-1] if on else None,
                           "levels": len(on)}))
