@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from helpers import course_json
 
+from course import Result
 from course_plugins.distributed_representations import CONCEPT
 from course_plugins.distributed_representations.analysis import describe_code
+from course_plugins.distributed_representations.experiment import TRAINED, Settings, finish
 from course_plugins.distributed_representations.rotation import best_rotation, rotation_matrix
 
 RUN_KEYS = {"name", "n_features", "n_hidden", "participation", "features_per_dimension",
@@ -75,13 +77,13 @@ def test_rotation_search_spreads_and_aligns_without_touching_the_gram_matrix():
 
 def _metrics(**over: dict) -> dict:
     base = {
-        "neurons": {"mean_participation": 1.0, "loss": 0.0},
+        "neurons": {"n_features": 5, "n_hidden": 5, "density": 0.5, "mean_participation": 1.0, "loss": 0.0},
         "neurons-spread": {"mean_participation": 4.3, "loss": 0.09},
-        "distributed": {"mean_participation": 2.6, "min_participation": 1.6, "n_hidden": 5,
+        "distributed": {"density": 0.5, "mean_participation": 2.6, "min_participation": 1.6, "n_hidden": 5,
                         "features_per_dimension": 1.0, "max_interference": 0.0, "loss": 0.0},
         "distributed-spread": {"mean_participation": 4.3, "min_participation": 4.3,
                                "max_interference": 0.0, "loss": 0.0},
-        "superposition": {"n_features": 10, "n_hidden": 5, "mean_participation": 2.6,
+        "superposition": {"density": 0.05, "n_features": 10, "n_hidden": 5, "mean_participation": 2.6,
                           "features_per_dimension": 2.0, "max_interference": 1.0, "loss": 4e-4},
         "superposition-aligned": {"mean_participation": 1.0, "max_interference": 1.0, "loss": 4e-4},
     }
@@ -99,7 +101,75 @@ def test_claims_follow_the_measurements():
     ok = {c.id: c.holds for c in CONCEPT.claims(_metrics(superposition_aligned={"mean_participation": 2.0}))}
     assert ok["superposition-needs-no-spreading"] is False
     ok = {c.id: c.holds for c in CONCEPT.claims(_metrics(neurons_spread={"loss": 0.0}))}
-    assert ok["rotation-free-without-privileged-basis"] is False
+    assert ok == {"distributed-without-superposition": True, "superposition-needs-no-spreading": True,
+                  "rotation-invariance": True, "neuron-basis-privileged": False}
+    bad = _metrics()
+    bad["rotation_loss_change"]["distributed-spread"] = 1e-3
+    assert {c.id: c.holds for c in CONCEPT.claims(bad)}["rotation-invariance"] is False
+
+
+# --------------------------------------------------------------------------- negative controls
+#
+# Every finding is run on weights that must fail it: untrained codes (the engine's
+# initialisation, zero biases), the neuron model and the square ReLU-output code
+# swapped (a code from the wrong model), and the square code and the superposed code
+# swapped (codes from the wrong density and size). Each control goes through the
+# experiment's own finish(): the rotations are searched again and every loss measured
+# on the same inputs. The rotation invariance of the ReLU-output model is a check of
+# the mathematics (identity=True): it holds for any weights, untrained ones too.
+
+
+def _trained(result: Result) -> dict[str, np.ndarray]:
+    return {k: result[k].astype(np.float64) for name in TRAINED for k in (f"W_{name}", f"b_{name}")}
+
+
+def untrained(seed: int = 0) -> dict[str, np.ndarray]:
+    """Every trained code replaced by the engine's initialisation (Xavier normal, zero bias)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, (_, n, m, _) in TRAINED.items():
+        out[f"W_{name}"] = rng.normal(size=(m, n)) * np.sqrt(2 / (m + n))
+        out[f"b_{name}"] = np.zeros(n)
+    return out
+
+
+def swapped(trained: dict[str, np.ndarray], a: str, b: str) -> dict[str, np.ndarray]:
+    """Codes ``a`` and ``b`` exchanged (each put in the other's model, density and place)."""
+    out = dict(trained)
+    for x, y in ((a, b), (b, a)):
+        out[f"W_{x}"], out[f"b_{x}"] = trained[f"W_{y}"], trained[f"b_{y}"]
+    return out
+
+
+#: finding -> the controls that must fail it
+CONTROLS = {
+    "distributed-without-superposition": ("untrained", "neuron and square codes swapped",
+                                          "square and superposed codes swapped"),
+    "superposition-needs-no-spreading": ("untrained", "square and superposed codes swapped"),
+    "neuron-basis-privileged": ("untrained", "neuron and square codes swapped"),
+}
+MAKERS = {
+    "untrained": lambda trained: untrained(),
+    "neuron and square codes swapped": lambda trained: swapped(trained, "neurons", "distributed"),
+    "square and superposed codes swapped": lambda trained: swapped(trained, "distributed", "superposition"),
+}
+
+
+def verdicts(settings: Settings, trained: dict[str, np.ndarray]) -> dict[str, bool]:
+    return {j.id: j.holds for j in CONCEPT.judgements(CONCEPT.metrics(finish(settings, trained)))}
+
+
+def test_identity_is_marked_and_holds_on_untrained_codes():
+    judged = CONCEPT.judgements(CONCEPT.metrics(finish(Settings.quick(), untrained(0))))
+    assert {j.id for j in judged if j.identity} == {"rotation-invariance"}
+    assert {j.id for j in judged if not j.identity} == set(CONTROLS)
+    assert next(j for j in judged if j.id == "rotation-invariance").holds
+
+
+def test_no_finding_holds_on_untrained_codes():
+    for seed in range(6):
+        held = [cid for cid, ok in verdicts(Settings.quick(), untrained(seed)).items() if ok and cid in CONTROLS]
+        assert held == [], seed
 
 
 def test_quick_run_json_and_rotation_invariance():
@@ -179,6 +249,21 @@ def test_full_claims_hold(full):
     claims = CONCEPT.claims({k: v for k, v in full.items() if k != "concept"})
     failing = [(c.id, c.measured) for c in claims if not c.holds]
     assert not failing, failing
+
+
+@pytest.mark.slow
+def test_negative_controls_on_the_trained_codes():
+    from course.pipeline import experiment
+    from course.plugins import load
+
+    result, _ = experiment(load().get("distributed-representations"), quick=False)
+    settings, trained = Settings(**result.settings), _trained(result)
+    assert all(verdicts(settings, trained).values())
+    for name, make in MAKERS.items():
+        got = verdicts(settings, make(trained))
+        assert got["rotation-invariance"], name  # the identity holds whatever the weights
+        held = [cid for cid, names in CONTROLS.items() if name in names and got[cid]]
+        assert held == [], name
 
 
 @pytest.mark.slow

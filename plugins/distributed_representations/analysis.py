@@ -126,7 +126,8 @@ def metrics(result: Result) -> dict[str, Any]:
 
 def claims(metrics: dict[str, Any]) -> list[Judgement]:
     """A code can be distributed without superposition, and in superposition without
-    being distributed; only a privileged basis makes the units matter."""
+    being distributed; a rotation leaves a model without a privileged basis unchanged
+    (an identity); only a privileged basis makes the units matter."""
     runs = {r["name"]: r for r in metrics["runs"]}
     d, ds = runs["distributed"], runs["distributed-spread"]
     sp, sa = runs["superposition"], runs["superposition-aligned"]
@@ -151,11 +152,17 @@ def claims(metrics: dict[str, Any]) -> list[Judgement]:
             {"trained": sp, "aligned": sa, "fpd_min": SUPERPOSED_FPD_MIN, "pr_min": SUPERPOSED_PR_MIN,
              "aligned_max": ALIGNED_PR_MAX, "interference_min": INTERFERENCE_MIN},
         ),
+        # true of any weights: the ReLU-output loss depends on W only through WᵀW
         Judgement(
-            "rotation-free-without-privileged-basis",
-            relu_change < ROTATION_LOSS_RTOL * max(d["loss"] + sp["loss"], ROTATION_LOSS_ATOL) + ROTATION_LOSS_ATOL
-            and ns["loss"] > NEURON_LOSS_FACTOR * nr["loss"] + NEURON_LOSS_MARGIN,
-            {"relu_change": relu_change, "neurons": nr, "neurons_spread": ns, "rtol": ROTATION_LOSS_RTOL,
-             "atol": ROTATION_LOSS_ATOL, "factor": NEURON_LOSS_FACTOR, "margin": NEURON_LOSS_MARGIN},
+            "rotation-invariance",
+            relu_change < ROTATION_LOSS_RTOL * max(d["loss"] + sp["loss"], ROTATION_LOSS_ATOL) + ROTATION_LOSS_ATOL,
+            {"relu_change": relu_change, "rtol": ROTATION_LOSS_RTOL, "atol": ROTATION_LOSS_ATOL,
+             "distributed": d, "superposition": sp},
+            identity=True,
+        ),
+        Judgement(
+            "neuron-basis-privileged",
+            ns["loss"] > NEURON_LOSS_FACTOR * nr["loss"] + NEURON_LOSS_MARGIN,
+            {"neurons": nr, "neurons_spread": ns, "factor": NEURON_LOSS_FACTOR, "margin": NEURON_LOSS_MARGIN},
         ),
     ]
