@@ -3,6 +3,7 @@
 - :func:`roadmap`: the "future sections" page, from ``register_roadmap``;
 - :func:`glossary`: the glossary, from ``register_glossary``;
 - :func:`reproduction`: the paper's claims next to this build's measurements;
+- :func:`models_table`: every chapter's toy model at a glance, from its settings;
 - :func:`page_context`: what hand-written ``*.md.j2`` pages may quote.
 """
 
@@ -12,6 +13,8 @@ import re
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
 
 from course.concept import PAPER_URL, PARTS, RoadmapEntry
 from course.plugins import concept_order
@@ -234,6 +237,113 @@ def reproduction(chapters: Sequence[ChapterOutput], errors: Sequence[PluginError
     )
 
 
+# --------------------------------------------------------------------------- the models at a glance
+
+
+def _find_all(settings: dict[str, Any], *suffixes: str) -> list[Any]:
+    """Every value, at any depth, whose key ends with one of ``suffixes``
+    (lists flattened): a chapter with several models shows them all."""
+    out: list[Any] = []
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            out += _find_all(value, *suffixes)
+        elif key.endswith(suffixes):
+            out += list(value) if isinstance(value, list | tuple) else [value]
+    return out
+
+
+def _g(x: Any) -> str:
+    return f"{float(x):g}"
+
+
+def _span(values: Sequence[Any], what: str = "", descending: bool = False) -> str:
+    """``a`` or ``a to b``, smallest first unless ``descending``, with the
+    number of distinct values when ``what`` names them."""
+    nums = sorted({float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)},
+                  reverse=descending)
+    if not nums:
+        return ""
+    if len(nums) == 1:
+        return _g(nums[0])
+    return f"{_g(nums[0])} to {_g(nums[-1])}" + (f" ({len(nums)} {what})" if what else "")
+
+
+def _densities(runs: Sequence[dict[str, Any]], settings: dict[str, Any]) -> str:
+    """The densities 1 − S the chapter trains at: from its settings (keys
+    ending in ``density``, ``densities`` or ``sparsities``), else from its
+    runs' ``density`` or ``inverse_density``."""
+    values = [float(v) for v in _find_all(settings, "density", "densities")]
+    values += [1.0 - float(v) for v in _find_all(settings, "sparsities")]
+    sweeps = len([k for k in _keys(settings) if k.endswith(("density", "densities", "sparsities"))])
+    if not values:
+        sweeps = 1
+        values = [float(r["density"]) if "density" in r else 1.0 / float(r["inverse_density"])
+                  for r in runs if "density" in r or r.get("inverse_density")]
+    # the number of levels only where they are one sweep's
+    return _span([round(v, 6) for v in values], "levels" if sweeps == 1 else "", descending=True)
+
+
+def _keys(settings: dict[str, Any]) -> list[str]:
+    """Every key of ``settings`` at any depth, nested dicts' own keys excluded."""
+    return [k for k, v in settings.items() if not isinstance(v, dict)] + [
+        k for v in settings.values() if isinstance(v, dict) for k in _keys(v)]
+
+
+def _importance(settings: dict[str, Any]) -> str:
+    decays = sorted({float(v) for v in _find_all(settings, "importance_decay")}, reverse=True)
+    if decays:
+        return " or ".join(f"{_g(d)}^(i−1)" for d in decays)
+    imp = [v for v in _find_all(settings, "importance") if not isinstance(v, bool)]
+    if imp and all(float(v) == 1.0 for v in imp) or not imp:
+        return "equal"
+    return ", ".join(_g(v) for v in imp)
+
+
+def _size(metrics: dict[str, Any], runs: Sequence[dict[str, Any]], settings: dict[str, Any], name: str) -> str:
+    """n (``name="features"``) or m (``"hidden"``): the metrics' own number, else the runs' or the settings'."""
+    if isinstance(metrics.get(f"n_{name}"), int):
+        return str(metrics[f"n_{name}"])
+    values = [r[f"n_{name}"] for r in runs if isinstance(r, dict) and isinstance(r.get(f"n_{name}"), int)]
+    return _span(values or [v for v in _find_all(settings, name) if isinstance(v, int)])
+
+
+#: how the table names the engine's models
+MODEL_NAMES = {"relu": "ReLU output", "linear": "linear", "neuron": "ReLU neurons"}
+
+
+def model_rows(chapters: Sequence[ChapterOutput]) -> list[dict[str, Any]]:
+    """One row per chapter, in book order: its toy models' sizes, importance,
+    densities, seeds and steps, read from the settings the build trains
+    (:func:`course.pipeline.settings_of`) and its metrics, and its summary.
+    Where a chapter trains several models each column gives the range."""
+    from course import pipeline
+
+    rows = []
+    for ch in _book_order(chapters):
+        c = ch.reg.concept
+        try:
+            settings = pipeline.settings_of(ch.reg)
+        except Exception:  # noqa: BLE001 - a plugin whose settings fail still gets its row
+            settings = {}
+        runs = [r for r in ch.metrics.get("runs", []) if isinstance(r, dict)]
+        kinds = [str(k) for k in _find_all(settings, "model") + [r.get("model") for r in runs] if k]
+        rows.append({
+            "slug": c.slug, "title": c.title, "summary": c.summary,
+            "model": ", ".join(dict.fromkeys(MODEL_NAMES.get(k, k) for k in kinds))
+            or ("several, see the chapter" if _find_all(settings, "steps") else "built by hand"),
+            "n": _size(ch.metrics, runs, settings, "features"), "m": _size(ch.metrics, runs, settings, "hidden"),
+            "importance": _importance(settings), "densities": _densities(runs, settings),
+            "seeds": _span(_find_all(settings, "seeds")), "steps": _span(_find_all(settings, "steps")),
+        })
+    return rows
+
+
+def models_table(chapters: Sequence[ChapterOutput]) -> str:
+    """"The models of this course at a glance": the table of every chapter's
+    toy model (words: ``book/templates/models.md.j2``)."""
+    return page_template("models", rows=model_rows(chapters))
+
+
 # --------------------------------------------------------------------------- hand-written pages
 
 
@@ -242,7 +352,8 @@ def page_context(chapters: Sequence[ChapterOutput]) -> dict[str, Any]:
 
     ``concepts`` maps each chapter built in this run to a dict with its
     ``concept``, ``metrics``, ``runs`` and ``claims``; ``claims_held`` and
-    ``claims_total`` count the reproduction report's claims. A page must not
+    ``claims_total`` count the reproduction report's claims; ``models_table``
+    is the markdown table of every chapter's toy model. A page must not
     assume a concept is present (a user may install only some plugins)::
 
         {% if "superposition" in concepts %}
@@ -261,6 +372,7 @@ def page_context(chapters: Sequence[ChapterOutput]) -> dict[str, Any]:
     claims = [cl for ch in chapters for cl in ch.claims if not cl.identity]
     return {
         "concepts": concepts,
+        "models_table": Markup(models_table(chapters)),
         "claims_held": sum(bool(cl.holds) for cl in claims),
         "claims_total": len(claims),
     }
