@@ -7,10 +7,14 @@
 - sphinx-thebe and sphinx-togglebutton end up adding their inline
   configuration scripts twice, and the second ``const THEBE_JS_URL`` is a
   script error; identical scripts are kept once per page.
+- The theme's primary sidebar shows the book's title outside any landmark,
+  which axe-core reports on every page (rule "region"); the sidebar is made
+  a complementary landmark once the pages are written.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 #: folders under ``_static`` whose scripts load themselves
@@ -40,7 +44,22 @@ def _dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict[st
     context["script_files"] = kept
 
 
+#: the theme's primary sidebar, and the same element as a landmark
+SIDEBAR = '<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar">'
+SIDEBAR_LANDMARK = SIDEBAR[:-1] + ' role="complementary" aria-label="Book contents">'
+
+
+def _sidebar_landmark(app: Any, exc: Exception | None) -> None:
+    if exc is not None or getattr(app.builder, "format", "") != "html":
+        return
+    for path in Path(app.outdir).rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        if SIDEBAR in text:
+            path.write_text(text.replace(SIDEBAR, SIDEBAR_LANDMARK, 1), encoding="utf-8")
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.connect("config-inited", _drop_self_loading, priority=900)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.connect("build-finished", _sidebar_landmark)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
