@@ -17,6 +17,7 @@ from typing import Any
 
 from course import contract, pipeline
 from course.concept import Claim, Figure, block_name
+from course.lab import chapter_box, with_link
 from course.markup import (
     QUALITY_LABELS,
     chapter_linker,
@@ -169,6 +170,7 @@ def write_chapter(reg: Registered, art: pipeline.Artifacts, src: Path,
     }
     page = render_chapter(reg, ctx) + render_practice(reg, ctx)
     (src / "concepts").mkdir(parents=True, exist_ok=True)
+    page = with_link(page, chapter_box(reg, src))  # the plugin's notebook.py, as _static/notebooks/SLUG.ipynb
     (src / "concepts" / f"{c.slug}.md").write_text(page, encoding="utf-8")
     cached = all(r.status in ("cached", "none") for r in art.records)
     return ChapterOutput(reg, metrics, figures, video, claims, cached)

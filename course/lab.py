@@ -21,6 +21,8 @@ A notebook keys no cache: editing ``notebook.py`` retrains nothing.
 from __future__ import annotations
 
 import os
+import re
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from nbformat import NotebookNode
 
     from course.concept import Concept
+    from course.plugins import Registered
 
 #: the plugin file a notebook is made from
 NOTEBOOK_FILE = "notebook.py"
@@ -162,3 +165,47 @@ def write(concept: Concept, directory: Path, force: bool = False) -> Path:
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, target)
     return target
+
+
+def publish(concept: Concept, src: Path) -> str:
+    """Write ``concept``'s notebook into a book's sources, ``src/_static/notebooks/SLUG.ipynb``,
+    and return the MyST box that links it from the chapter ("" if it has no notebook)."""
+    from markupsafe import Markup
+
+    from course.markup import render_template
+
+    if source(concept) is None:
+        return ""
+    nb = notebook(concept)
+    name = file_name(concept)
+    target = src / BOOK_FOLDER / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(dumps(nb), encoding="utf-8")
+    depth = "../"  # chapters are src/concepts/SLUG.md
+    link = Markup('<a class="course-notebook-download" href="{}" download>{}</a>').format(
+        f"{depth}{BOOK_FOLDER}/{name}", name)
+    template = resources.files("course").joinpath("templates/notebook-link.md.j2").read_text(encoding="utf-8")
+    exercises = sum(c.id.startswith("exercise-") for c in nb.cells)
+    return render_template(template, "course/templates/notebook-link.md.j2", link=link, slug=concept.slug,
+                           exercises=exercises)
+
+
+def with_link(page: str, box: str) -> str:
+    """``page`` with the notebook ``box`` before its first section (after the
+    title and the opening answer), or at its end if it has no section."""
+    if not box:
+        return page
+    found = re.search(r"^## ", page, flags=re.MULTILINE)
+    if found is None:
+        return page.rstrip("\n") + "\n\n" + box
+    return page[:found.start()] + box.rstrip("\n") + "\n\n" + page[found.start():]
+
+
+def chapter_box(reg: Registered, src: Path) -> str:
+    """:func:`publish` for a build: a malformed ``notebook.py`` is the plugin's error."""
+    from course.plugins import PluginError
+
+    try:
+        return publish(reg.concept, src)
+    except LabError as exc:
+        raise PluginError(reg.plugin.name, f"{reg.concept.slug}.notebook", str(exc)) from exc

@@ -241,3 +241,31 @@ def test_a_malformed_source_is_named(tmp_path: Path) -> None:
     found = lab.problems(lab.read(tmp_path / "notebook.py"))
     assert any("solution" in p for p in found) and any("at least 2" in p for p in found)
     assert any(lab.QUICK_ENV in p for p in found)
+
+
+def test_the_book_gets_each_notebook_and_a_box_linking_it(tmp_path: Path) -> None:
+    concept = plugins.load().get("superposition").concept
+    box = lab.publish(concept, tmp_path)
+    written = tmp_path / "_static" / "notebooks" / "superposition.ipynb"
+    assert written.read_text(encoding="utf-8") == lab.dumps(lab.notebook(concept))
+    assert 'href="../_static/notebooks/superposition.ipynb" download' in box
+    assert box.startswith(":::{admonition} Notebook") and "course lab superposition" in box
+    page = "# Title\n\nThe opening answer.\n\n## First section\n\nText.\n"
+    linked = lab.with_link(page, box)
+    assert linked.index("The opening answer") < linked.index("Notebook") < linked.index("## First section")
+    assert lab.with_link("# Title\n\nNo sections.\n", box).endswith(box)
+    assert lab.with_link(page, "") == page
+    # a concept without notebook.py gets neither file nor box
+    for other in [r.concept for r in _concepts() if lab.source(r.concept) is None][:1]:
+        assert lab.publish(other, tmp_path / "none") == ""
+        assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.slow
+def test_every_chapter_with_a_notebook_links_it_in_the_built_book(built_book: Path) -> None:
+    for slug in _with_notebooks():
+        page = (built_book / "concepts" / f"{slug}.html").read_text(encoding="utf-8")
+        href = f"../_static/notebooks/{slug}.ipynb"
+        assert f'href="{href}"' in page, f"{slug}: the chapter does not link its notebook"
+        nb = nbformat.read(built_book / "concepts" / href, as_version=4)
+        assert nb.metadata.course.concept == slug
