@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from course import contract, pipeline
+from course import contract, interactive, pipeline
 from course.concept import Claim, Figure, block_name
 from course.lab import chapter_box, with_link
 from course.markup import (
@@ -169,6 +169,7 @@ def write_chapter(reg: Registered, art: pipeline.Artifacts, src: Path,
         "chapter_link": chapter_linker(built),
     }
     page = render_chapter(reg, ctx) + render_practice(reg, ctx)
+    interactive.write_data(reg, art, page, src)
     (src / "concepts").mkdir(parents=True, exist_ok=True)
     page = with_link(page, chapter_box(reg, src))  # the plugin's notebook.py, as _static/notebooks/SLUG.ipynb
     (src / "concepts" / f"{c.slug}.md").write_text(page, encoding="utf-8")

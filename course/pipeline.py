@@ -235,7 +235,9 @@ class Artifacts:
     ``animation`` is the title and description the plugin's ``Animation``
     carried (empty strings on the plugin layout), or None when the concept
     has no animation (or ``video`` was off); ``timeline`` is the narration:
-    ``[start, end, text]`` per subcaption, in seconds.
+    ``[start, end, text]`` per subcaption, in seconds. ``experiment`` is the
+    cache entry of the experiment's result (the pages' interactive figures
+    read their weights from it: :mod:`course.interactive`).
     """
 
     slug: str
@@ -245,6 +247,7 @@ class Artifacts:
     animation: dict[str, str] | None
     records: list[Record] = field(default_factory=list)
     timeline: list[list[Any]] = field(default_factory=list)
+    experiment: Path | None = None
 
 
 def _check_figures(reg: Registered, figures: Any, outdir: Path) -> list[dict[str, str]]:
@@ -435,7 +438,8 @@ def produce(reg: Registered, opts: Options, emit: Emit | None = None, only_cache
             anim = rmeta["animation"]
             timeline = rmeta.get("timeline", [])
             video = Rendered(rentry.file(rmeta["video"]), rentry.file(rmeta["poster"]), None)
-    return Artifacts(c.slug, ameta["metrics"], figures, video, anim, tracker.records, timeline)
+    return Artifacts(c.slug, ameta["metrics"], figures, video, anim, tracker.records, timeline,
+                     experiment=cache.cache_dir() / "experiments" / c.experiment_group() / ekey)
 
 
 def _render(reg: Registered, result: Result | None, values: dict[str, Any], entry: cache.Entry,

@@ -3,7 +3,9 @@
 - Jupyter Book adds every ``.js`` file under ``_static`` to every page. The
   book ships MathJax under ``_static/mathjax`` (hundreds of files that MathJax
   loads itself, on demand), so those entries are dropped again; Sphinx's
-  math extension adds the one entry script through ``mathjax_path``.
+  math extension adds the one entry script through ``mathjax_path``. The
+  data scripts of the interactive figures (``_static/interactive``) are
+  dropped too: the one page that shows a figure loads its data itself.
 - sphinx-thebe and sphinx-togglebutton end up adding their inline
   configuration scripts twice, and the second ``const THEBE_JS_URL`` is a
   script error; identical scripts are kept once per page.
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 #: folders under ``_static`` whose scripts load themselves
-SELF_LOADING = ("mathjax/",)
+SELF_LOADING = ("mathjax/", "interactive/")
 
 
 def _drop_self_loading(app: Any, config: Any) -> None:
