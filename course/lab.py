@@ -102,11 +102,16 @@ def notebook(concept: Concept) -> NotebookNode:
     at the end, every cell with a stable id (the same file from one build to
     the next). Raises :class:`LabError` if the plugin has no notebook or its
     source is malformed."""
-    import nbformat
-
     path = source(concept)
     if path is None:
         raise LabError(f"concept {concept.slug!r} has no notebook (its plugin has no {NOTEBOOK_FILE})")
+    return learner_notebook(path, concept.slug)
+
+
+def learner_notebook(path: Path, slug: str) -> NotebookNode:
+    """The learner's notebook of the ``py:percent`` source ``path`` (see :func:`notebook`)."""
+    import nbformat
+
     nb = read(path)
     found = problems(nb)
     if found:
@@ -135,7 +140,7 @@ def notebook(concept: Concept) -> NotebookNode:
     out = nbformat.v4.new_notebook(cells=cells)
     out.metadata = {"kernelspec": dict(KERNELSPEC),
                     "language_info": {"name": "python"},
-                    "course": {"concept": concept.slug}}
+                    "course": {"concept": slug}}
     nbformat.validate(out)
     return out
 

@@ -77,6 +77,7 @@ def test_new_writes_an_installable_plugin(tmp_path: Path) -> None:
         "course_coat_check/chapter.md",
         "course_coat_check/experiment.py",
         "course_coat_check/figures.py",
+        "course_coat_check/notebook.py",
         "course_coat_check/practice.md.j2",
         "course_coat_check/scene.py",
         "course_coat_check/words.md.j2",

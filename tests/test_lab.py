@@ -269,3 +269,13 @@ def test_every_chapter_with_a_notebook_links_it_in_the_built_book(built_book: Pa
         assert f'href="{href}"' in page, f"{slug}: the chapter does not link its notebook"
         nb = nbformat.read(built_book / "concepts" / href, as_version=4)
         assert nb.metadata.course.concept == slug
+
+
+@pytest.mark.slow
+def test_the_notebook_course_new_writes_runs(tmp_path: Path, kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from course.scaffold import scaffold
+
+    root = scaffold("coat-check", tmp_path)
+    nb = lab.learner_notebook(root / "course_coat_check" / "notebook.py", "coat-check")
+    monkeypatch.setenv("PYTHONPATH", str(root))  # the kernel imports the plugin without installing it
+    assert_rehearsal_passes(nb, kernel, monkeypatch, tmp_path)
