@@ -132,11 +132,11 @@ def off_circle_figure(result: Result, metrics: dict[str, Any], path: Path) -> Pa
     with style():
         fig, ax = plt.subplots(figsize=(4.4, 4.4))
         _arrows(ax, W, colors, lim=1.3)
-        for radius, ls, name in ((oc["mean_norm"], "-", f"measured ‖W_i‖ = {oc['mean_norm']:.3f}"),
+        for radius, ls, name in ((oc["mean_norm"], "-", f"measured $\\Vert W_i \\Vert$ = {oc['mean_norm']:.3f}"),
                                  (float(np.mean(oc["predicted"])), ":",
-                                  f"1/(1 − b_i) = {np.mean(oc['predicted']):.3f}"),
+                                  f"$1/(1 - b_i)$ = {np.mean(oc['predicted']):.3f}"),
                                  (float(np.mean(oc["sqrt_one_minus_b"])), "-.",
-                                  f"√(1 − b_i) = {np.mean(oc['sqrt_one_minus_b']):.3f}")):
+                                  f"$\\sqrt{{1 - b_i}}$ = {np.mean(oc['sqrt_one_minus_b']):.3f}")):
             ax.add_patch(plt.Circle((0, 0), radius, fill=False, color=palette.INK, lw=0.9, ls=ls, label=name))
         ax.plot([], [], ls="--", color=palette.MUTED, lw=0.8, label="unit circle")
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, -0.32), frameon=False, fontsize=palette.FONT_SIZE - 2,
