@@ -89,11 +89,43 @@ def _timed(tracker: Tracker, name: str) -> Iterator[Any]:
 # --------------------------------------------------------------------------- experiment
 
 
-def settings_of(reg: Registered, quick: bool = False) -> dict[str, Any]:
-    """The concept's settings, checked against the contract."""
+ENV_PROFILE = "COURSE_PROFILE"
+
+
+def current_profile() -> str:
+    """The build profile of this process: ``$COURSE_PROFILE`` (``course build
+    --profile`` sets it, so worker processes inherit it), else ``"default"``."""
+    from course import profiles
+
+    return profiles.check(os.environ.get(ENV_PROFILE) or profiles.NAMES[0])
+
+
+def profile_settings(reg: Registered, profile: str) -> dict[str, Any]:
+    """The concept's settings under ``profile`` (see :mod:`course.profiles`):
+    ``Settings.for_profile(profile)`` of its experiment module where it has
+    one, else the concept's own settings (it trains the same under every
+    profile)."""
+    import dataclasses
+
+    from course import profiles
+
+    name = profiles.check(profile)
+    module = reg.concept.experiment_module()
+    cls = getattr(module, "Settings", None) if module is not None else None
+    if name == profiles.NAMES[0] or cls is None or not callable(getattr(cls, "for_profile", None)):
+        return reg.concept.settings(False)
+    return dataclasses.asdict(profiles.settings(cls, name))
+
+
+def settings_of(reg: Registered, quick: bool = False, profile: str | None = None) -> dict[str, Any]:
+    """The concept's settings, checked against the contract: the quick ones,
+    or those of ``profile`` (default: :func:`current_profile`)."""
     from course import contract
 
-    settings = stage(reg, "settings", reg.concept.settings, quick)
+    if quick:
+        settings = stage(reg, "settings", reg.concept.settings, True)
+    else:
+        settings = stage(reg, "settings", profile_settings, reg, profile or current_profile())
     problems = contract.settings(settings)
     if problems:
         raise contract.error(reg, "settings", problems[0])
@@ -129,6 +161,7 @@ def experiment(
     progress: Callable[[int, int], None] | None = None,
     settings: dict[str, Any] | None = None,
     on_wait: Callable[[], None] | None = None,
+    profile: str | None = None,
 ) -> tuple[Result, bool]:
     """The concept's result, from the cache when possible. Returns (result, cached).
 
@@ -136,10 +169,11 @@ def experiment(
     result replaces the entry. While it trains, the concept's experiment lock
     is held, so a concurrent build sharing the cache waits and then loads it
     (``on_wait`` is called when that happens). With ``use_cache=False`` the
-    experiment runs and its result is not saved.
+    experiment runs and its result is not saved. ``profile``: the build
+    profile whose settings train (default :func:`current_profile`).
     """
     if settings is None:
-        settings = settings_of(reg, quick)
+        settings = settings_of(reg, quick, profile)
     result, cached, _ = _experiment(reg, settings, seed, device, use_cache, use_cache, progress, on_wait)
     return result, cached
 
@@ -220,6 +254,8 @@ class Options:
     device: str = "cpu"
     quick: bool = False
     quality: str = "low"
+    #: the build profile (:mod:`course.profiles`); by default $COURSE_PROFILE or "default"
+    profile: str = field(default_factory=lambda: current_profile())
     fmt: str = "mp4"
     video: bool = True
     use_cache: bool = True
@@ -247,6 +283,10 @@ class Artifacts:
     animation: dict[str, str] | None
     records: list[Record] = field(default_factory=list)
     timeline: list[list[Any]] = field(default_factory=list)
+    #: the build profile whose settings trained the experiment ("quick" for
+    #: the quick settings), and those settings
+    profile: str = "default"
+    settings: dict[str, Any] = field(default_factory=dict)
     experiment: Path | None = None
 
 
@@ -345,7 +385,7 @@ def produce(reg: Registered, opts: Options, emit: Emit | None = None, only_cache
     c = reg.concept
     tracker = Tracker(c.slug, emit or (lambda e: None))
     damaged: list[str] = []
-    settings = settings_of(reg, opts.quick)
+    settings = settings_of(reg, opts.quick, opts.profile)
     ekey = stage(reg, "experiment files", cache.experiment_key, c, settings, opts.seed, opts.device)
     aentry = cache.Entry("analysis", c.slug, stage(reg, "analysis files", cache.analysis_key, c, ekey))
     ameta = _load(aentry, _analysis_shape, opts.use_cache, damaged)
@@ -439,6 +479,7 @@ def produce(reg: Registered, opts: Options, emit: Emit | None = None, only_cache
             timeline = rmeta.get("timeline", [])
             video = Rendered(rentry.file(rmeta["video"]), rentry.file(rmeta["poster"]), None)
     return Artifacts(c.slug, ameta["metrics"], figures, video, anim, tracker.records, timeline,
+                     profile="quick" if opts.quick else opts.profile, settings=settings,
                      experiment=cache.cache_dir() / "experiments" / c.experiment_group() / ekey)
 
 

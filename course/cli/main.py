@@ -17,6 +17,11 @@ from course.cli.lab import attach as attach_lab
 from course.cli.slides import attach as attach_slides
 from course.render import FORMATS, QUALITIES
 
+#: the build profiles (course.profiles.NAMES), checked before any plugin runs
+PROFILE = click.Choice(["default", "paper"], case_sensitive=False)
+PROFILE_HELP = ("Training budget: default (each chapter's reduced sizes, for 2 CPU cores) or paper "
+                "(the paper's sizes where it states them).")
+
 
 @click.group(context_settings=CONTEXT)
 @click.version_option(package_name="superposition-course", prog_name="course")
@@ -50,9 +55,11 @@ def list_(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
 @click.option("--quick", is_flag=True, help="Smallest settings: a fast smoke run, not the science.")
 @click.option("--device", type=DEVICE, default="cpu", show_default=True, help="Torch device, e.g. cpu or cuda.")
+@click.option("--profile", type=PROFILE, default="default", show_default=True, help=PROFILE_HELP)
 @click.option("--no-cache", is_flag=True, help="Retrain even if a cached result exists.")
 @click.pass_context
-def run(ctx: click.Context, concept: str, seed: int, as_json: bool, quick: bool, device: str, no_cache: bool) -> None:
+def run(ctx: click.Context, concept: str, seed: int, as_json: bool, quick: bool, device: str, profile: str,
+        no_cache: bool) -> None:
     """Train CONCEPT's experiment and print its metrics.
 
     With --json, stdout is one document: {"concept": SLUG, "runs": [...], ...}.
@@ -63,7 +70,8 @@ def run(ctx: click.Context, concept: str, seed: int, as_json: bool, quick: bool,
     course = load_course(ctx)
     reg = course.get(concept)
     try:
-        result, _ = pipeline.experiment(reg, seed=seed, device=device, quick=quick, use_cache=not no_cache)
+        result, _ = pipeline.experiment(reg, seed=seed, device=device, quick=quick, use_cache=not no_cache,
+                                        profile=profile.lower())
         metrics = pipeline.metrics(reg, result)
     except (PluginError, RuntimeError) as exc:  # a plugin's failure, or a cache that cannot be written
         fail(str(exc))
@@ -260,9 +268,10 @@ def publish_render(art, out: Path, quality: str, captions: str | None) -> Path:
 @click.option("--quiet", is_flag=True, help="No progress or summary on stderr, only errors.")
 @click.option("--fresh", is_flag=True, help="Have Sphinx rebuild every page, not only the changed ones.")
 @click.option("--quick", is_flag=True, help="Smallest settings: a fast smoke build whose numbers are not the science.")
+@click.option("--profile", type=PROFILE, default="default", show_default=True, help=PROFILE_HELP)
 @click.pass_context
 def build(ctx: click.Context, out: Path, quality: str, download_quality: str | None, seed: int, device: str,
-          jobs: int | None, keep_going: bool, quiet: bool, fresh: bool, quick: bool) -> None:
+          jobs: int | None, keep_going: bool, quiet: bool, fresh: bool, quick: bool, profile: str) -> None:
     """Run every concept and write the HTML book; print the path of its index.html.
 
     Experiments, figures and videos come from the cache when nothing they
@@ -270,11 +279,14 @@ def build(ctx: click.Context, out: Path, quality: str, download_quality: str | N
     chapter's text rewrites only its page. Progress and a summary of what
     was cached and rebuilt go to stderr. Use `course clean` to start afresh.
     """
+    import os
+
     from course import book
     from course.plugins import PluginError
     from course.progress import fmt_seconds, summary
 
     preflight()
+    os.environ["COURSE_PROFILE"] = profile.lower()  # read by pipeline.Options, here and in the worker processes
     course = load_course(ctx)
     reporter = _reporter(quiet)
     log = Path(out) / "build.log"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from course import Result
+from course import Result, profiles
 
 from .rotation import best_rotation
 
@@ -64,6 +64,12 @@ class Settings:
     def quick(cls) -> Settings:
         return cls(n_seeds=1, steps=200, batch_size=256, rotation_steps=40, rotation_starts=2,
                    eval_batch=4096)
+
+    @classmethod
+    def for_profile(cls, name: str) -> Settings:
+        """Under ``paper``: the notebook's 10,000 steps and batch 1024 (the
+        paper trains none of these codes, so the rest stays the course's)."""
+        return profiles.build(cls, name, steps="steps", batch_size="batch_size")
 
     def density(self, key: str) -> float:
         """The feature density called ``key`` ("dense" or "sparse")."""

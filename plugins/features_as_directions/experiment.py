@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from course import Result
+from course import Result, profiles
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,12 @@ class Settings:
     @classmethod
     def quick(cls) -> Settings:
         return cls(n_seeds=2, steps=300, batch_size=256)
+
+    @classmethod
+    def for_profile(cls, name: str) -> Settings:
+        """Under ``paper``: the notebook's 10,000 steps and batch 1024 (this
+        model is the course's, not the paper's, so its learning rate stays)."""
+        return profiles.build(cls, name, steps="steps", batch_size="batch_size")
 
 
 def run(s: Settings, seed: int = 0, device: str = "cpu",

@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from course import Result
+from course import Result, profiles
 
 #: midpoint-rule points per axis for a pattern with k active features (index k);
 #: the last entry serves every larger k
@@ -99,6 +99,14 @@ class Settings:
                    pca_densities=(0.02, 0.4), pca_seeds=2, pca_steps=100,
                    local_densities=(0.05,), local_seeds=1, local_steps=100,
                    batch_size=64, eval_batch=1024)
+
+    @classmethod
+    def for_profile(cls, name: str) -> Settings:
+        """Under ``paper``: every sampled run trains the notebook's 10,000 steps
+        at batch 1024 (the paper gives no restarts for these sections, so
+        the numbers of seeds stay the course's)."""
+        return profiles.build(cls, name, perturb_steps="steps", pair_steps="steps", pca_steps="steps",
+                              local_steps="steps", batch_size="batch_size")
 
     def ratios(self) -> list[float]:
         """Feature 0's density relative to the others, log-spaced (1 is included

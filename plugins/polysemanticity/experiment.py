@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from course import Result
+from course import Result, profiles
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,12 @@ class Settings:
     @classmethod
     def quick(cls) -> Settings:
         return cls(densities=(0.75, 0.1, 0.01), n_seeds=4, steps=200, batch_size=256, eval_samples=2048)
+
+    @classmethod
+    def for_profile(cls, name: str) -> Settings:
+        """Under ``paper``: the paper's 1000 models per density (the lowest loss
+        kept), the notebook's 10,000 steps and batch 1024."""
+        return profiles.build(cls, name, n_seeds="neuron_models", steps="steps", batch_size="batch_size")
 
 
 def run(s: Settings, seed: int = 0, device: str = "cpu",

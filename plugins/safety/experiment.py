@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from course import Result
+from course import Result, profiles
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,18 @@ class Settings:
             pentagon=Sweep(densities=(0.1,), n_seeds=1, steps=300, batch_size=256, lr=1e-2,
                            lr_schedule="constant"),
             dictionary=Dictionary(samples=512, iterations=5, ista_steps=30, restarts=1),
+        )
+
+    @classmethod
+    def for_profile(cls, name: str) -> Settings:
+        """Under ``paper``: the neuron sweep trains the paper's 1000 models per
+        density, and every sweep the notebook's 10,000 steps at batch 1024."""
+        s = cls()
+        train = {"steps": "steps", "batch_size": "batch_size"}
+        return cls(
+            neuron=profiles.update(s.neuron, name, n_seeds="neuron_models", **train),
+            relu=profiles.update(s.relu, name, **train),
+            pentagon=profiles.update(s.pentagon, name, **train),
         )
 
 

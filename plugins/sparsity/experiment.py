@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from course import Result
+from course import Result, profiles
 
 MODELS = ("linear", "relu")
 
@@ -114,6 +114,25 @@ class Settings:
                             n_seeds=2, steps=100, batch_size=128, lr=1e-2, lr_schedule="constant"),
             arrows=Arrows(n_seeds=1, steps=150, batch_size=256),
         )
+
+    @classmethod
+    def for_profile(cls, name: str) -> Settings:
+        """Under ``paper``: every sweep trains the notebook's 10,000 steps at
+        batch 1024, and each phase-diagram point the paper's ten models
+        (the chapter keeps each point's lowest-loss model, where the paper
+        averages the ten less the worst)."""
+        import dataclasses
+
+        s = cls()
+        train = {"steps": "steps", "batch_size": "batch_size"}
+        parts: dict[str, Any] = {}
+        for f in dataclasses.fields(s):
+            part = getattr(s, f.name)
+            if isinstance(part, PhaseGrid):
+                parts[f.name] = profiles.update(part, name, n_seeds="phase_models", **train)
+            elif isinstance(part, Training | Arrows):
+                parts[f.name] = profiles.update(part, name, **train)
+        return dataclasses.replace(s, **parts)
 
 
 def run(s: Settings, seed: int = 0, device: str = "cpu",

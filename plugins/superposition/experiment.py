@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from course import Result
+from course import Result, profiles
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,12 @@ class Settings:
     @classmethod
     def quick(cls) -> Settings:
         return cls(sparsities=(0.0, 0.8, 0.9), n_seeds=1, steps=200, batch_size=256)
+
+    @classmethod
+    def for_profile(cls, name: str) -> Settings:
+        """Under ``paper``: the official notebook's training (10,000 steps, batch
+        1024, Adam at 1e-3), which the defaults already are."""
+        return profiles.build(cls, name, steps="steps", batch_size="batch_size", lr="lr")
 
 
 def run(s: Settings, seed: int = 0, device: str = "cpu",
