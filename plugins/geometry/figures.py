@@ -14,7 +14,6 @@ from course_animations import palette
 
 #: how the reference lines are labelled, by computed value (ideal shapes come from metrics)
 LABELS = {
-    "dedicated dimension": "1  dedicated",
     "tetrahedron": "3/4  tetrahedron",
     "triangle": "2/3  triangle",
     "digon": "1/2  antipodal pair",
@@ -65,9 +64,17 @@ def dims_figure(metrics: dict[str, Any], path: Path) -> Path:
                 ax.axvspan(p["from"] / 1.05, p["to"] * 1.05, color=palette.FEATURES[1], alpha=0.15, lw=0)
         ax.axhline(m / n, color=palette.MUTED, ls=":", lw=1)
         ax.text(x[0], m / n + 0.015, f"m/n = {m / n:g}", color=palette.MUTED, fontsize=9)
-        ax.text(x[-1], 1.02, "1: one dimension per feature", ha="right", va="bottom", color=palette.MUTED, fontsize=9)
+        ax.text(x[-1], 1.02, "1: ‖W‖_F² = m (not one dimension per feature)", ha="right", va="bottom",
+                color=palette.MUTED, fontsize=9)
         ax.text(x[-1], 0.52, "1/2: antipodal pairs", ha="right", va="bottom", color=palette.MUTED, fontsize=9)
-        ax.plot(x, y, marker="o", color=palette.FEATURES[0], lw=2, ms=4)
+        ax.plot(x, y, color=palette.FEATURES[0], lw=2, zorder=2)
+        for proto, marker, face in (("sweep", "o", palette.FEATURES[0]), ("transition", "s", "white")):
+            pts = [(r["inverse_density"], r["dimensions_per_feature"]) for r in runs if r.get("protocol", "sweep") == proto]
+            if pts:
+                batch = next(r["batch_size"] for r in runs if r.get("protocol", "sweep") == proto)
+                ax.plot(*zip(*pts, strict=True), ls="none", marker=marker, ms=4.5, mfc=face,
+                        mec=palette.FEATURES[0], zorder=3, label=f"{proto}: batch {batch}")
+        ax.legend(frameon=False, fontsize=8.5, loc="center right")
         _log_x(ax, runs)
         ax.set_ylim(0, 1.12)
         ax.set_ylabel("dimensions per feature  m / ‖W‖_F²")
@@ -93,12 +100,23 @@ def scatter_figure(metrics: dict[str, Any], path: Path, embedded: float = REPRES
             placed.append(y)
             ax.text(runs[-1]["inverse_density"] * 1.12, y, LABELS.get(name, name),
                     va="center", fontsize=8.5, color=palette.INK)
+        labelled: set[str] = set()
         for r in runs:
             D = np.asarray(r["feature_dimensionality"])
             emb = np.asarray(r["feature_norms"]) > embedded
+            member = np.asarray(r.get("member_of", [""] * D.size))
             xs = r["inverse_density"] * np.exp(rng.uniform(-0.04, 0.04, D.size))
             ax.scatter(xs[~emb], D[~emb], s=4, color=palette.MUTED, alpha=0.25, lw=0, zorder=2)
-            ax.scatter(xs[emb], D[emb], s=7, color=palette.INK, alpha=0.7, lw=0, zorder=3)
+            loose = emb & (member == "")
+            ax.scatter(xs[loose], D[loose], s=7, color=palette.INK, alpha=0.7, lw=0, zorder=3)
+            for name, color in SHAPE_COLORS.items():
+                sel = member == name
+                if sel.any():
+                    ax.scatter(xs[sel], D[sel], s=9, color=color, alpha=0.9, lw=0, zorder=4,
+                               label=None if name in labelled else f"in a {name}")
+                    labelled.add(name)
+        if labelled:
+            ax.legend(frameon=False, fontsize=8, loc="upper right", markerscale=1.6)
         _log_x(ax, runs)
         ax.set_xlim(runs[0]["inverse_density"] / 1.1, runs[-1]["inverse_density"] * 1.1)
         ax.set_ylim(-0.02, 1.08)
@@ -119,11 +137,12 @@ def groups_figure(metrics: dict[str, Any], path: Path) -> Path:
         bottom = np.zeros(len(runs))
         for name, color in SHAPE_COLORS.items():
             vals = np.array([r["groups"][name] * ideal[name]["k"] for r in runs], dtype=float)
-            if vals.any():
-                ax.bar(x, vals, bottom=bottom, color=color, label=f"{name} (D = {ideal[name]['fraction']})")
+            total = metrics["groups_total"][name]
+            ax.bar(x, vals, bottom=bottom, color=color,
+                   label=f"{name} (D = {ideal[name]['fraction']}): {total} found")
             bottom += vals
         rest = np.array([r["features_embedded"] for r in runs]) - bottom
-        ax.bar(x, rest, bottom=bottom, color="#cbd5e1", label="in no clean group")
+        ax.bar(x, rest, bottom=bottom, color="#cbd5e1", label="in no group")
         step = max(1, len(runs) // 8)
         ax.set_xticks(x[::step], [f"{r['inverse_density']:.3g}" for r in runs[::step]])
         ax.set_xlabel("1 / (1 − S)")

@@ -143,7 +143,7 @@ class GeometryScene(ThreeDScene):
             ).arrange(DOWN, buff=0.12).move_to(RIGHT_CENTER + DOWN * 2.6)
         else:
             right = VGroup()
-            right_tag = label(f"no clean {shape.name} in this run", 22, palette.MUTED).move_to(RIGHT_CENTER)
+            right_tag = label(f"no {shape.name} found in this run", 22, palette.MUTED).move_to(RIGHT_CENTER)
         if shape.d == 3:
             left.rotate(TILT, axis=RIGHT, about_point=LEFT_CENTER)
             if ex:

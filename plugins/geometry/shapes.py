@@ -1,16 +1,17 @@
 """The sticky geometries of uniform superposition, and finding them in a trained W.
 
 A *group* is a set of features whose directions span a subspace of their own,
-orthogonal to every other feature (a tegum factor, in the paper's words): an
-antipodal pair (digon) on a line, a triangle or pentagon in a plane, a
-tetrahedron or square antiprism in three dimensions. The reference shapes are
-built geometrically here; their feature dimensionalities are always computed
-with :func:`course.metrics.feature_dimensionality`, never typed in.
+orthogonal to every other feature (a tegum factor, in the paper's words: the
+whole arrangement is a *tegum product* of the groups): an antipodal pair
+(digon) on a line, a triangle or pentagon in a plane, a tetrahedron or square
+antiprism in three dimensions. The reference shapes are built geometrically
+here; their feature dimensionalities are always computed with
+:func:`course.metrics.feature_dimensionality`, never typed in.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
@@ -85,10 +86,15 @@ def ideal_vectors(name: str) -> np.ndarray:
 
 
 def sticky_values() -> dict[str, float]:
-    """Computed D of each shape (plus 1 for a dedicated dimension)."""
-    out = {"dedicated dimension": 1.0}
-    out.update({s.name: s.dimensionality() for s in SHAPES})
-    return out
+    """Computed D of each shape: the sticky values the paper names (a feature
+    alone in its dimension would have D = 1, but the paper draws no such line:
+    dense features are not stored one per dimension, see the chapter)."""
+    return {s.name: s.dimensionality() for s in SHAPES}
+
+
+#: a group's members may share at most this much of their direction with
+#: features outside the group (see :func:`find_groups`)
+OUTSIDE_MAX = 0.1
 
 
 @dataclass
@@ -97,11 +103,20 @@ class Group:
 
     shape: str
     features: list[int]
+    #: each member's D_i in the whole model (what the scatter shows)
     dimensionality: list[float]
     #: singular values of the group's vectors, largest first
     singular_values: list[float]
-    #: largest |cosine| between a group member and a feature outside the group
+    #: largest |cosine| between a group member and an embedded feature outside the group
     leak: float
+    #: each member's D_i computed from the group's vectors alone
+    own_dimensionality: list[float] = field(default_factory=list)
+    #: largest share of a member's denominator Σ_j (Ŵ_i·W_j)² that comes from
+    #: features outside the group (1 − D_i / own D_i)
+    outside: float = 0.0
+    #: every member's D_i in the whole model within the tolerance of the shape's
+    #: value (the stricter test: the group is a subspace of its own in practice)
+    clean: bool = False
 
     def error(self, target: float) -> float:
         """Mean |D_i − target| of the group: how close to the ideal shape."""
@@ -133,6 +148,7 @@ def find_groups(
     overlaps: tuple[float, ...] = (0.1, 0.2),
     span_tol: float = 0.15,
     min_norm: float = REPRESENTED,
+    outside_max: float = OUTSIDE_MAX,
 ) -> list[Group]:
     """Groups of features in ``W`` (m × n) that form one of :data:`SHAPES`.
 
@@ -141,10 +157,20 @@ def find_groups(
     threshold t in ``overlaps`` (a low one finds isolated groups, a higher one
     also groups that touch their neighbours faintly; ``leak`` reports how
     faintly). A candidate of k features is a shape with k vectors in d
-    dimensions when every member's D_i is within ``d_tol`` of the shape's
-    computed D, and its vectors span d dimensions: the d-th singular value is
-    at least half the largest and the next is below ``span_tol`` times the
-    largest.
+    dimensions when
+
+    - its arrangement is the shape's: every member's D_i computed from the
+      group's own vectors is within ``d_tol`` of the shape's computed D (the
+      vectors spread evenly over their subspace), and the vectors span d
+      dimensions: the d-th singular value is at least half the largest and the
+      next is below ``span_tol`` times the largest;
+    - it is nearly a subspace of its own: no member shares more than
+      ``outside_max`` of its denominator Σ_j (Ŵ_i·W_j)² with features outside
+      the group, the weak ones included. The member's D_i in the whole model
+      is then at least (1 − ``outside_max``) times the shape's value; it is
+      reported as ``dimensionality``, and the share as ``outside``; ``clean``
+      says whether every member's D_i in the whole model is within ``d_tol``
+      of the shape's value too.
     """
     from course.metrics import feature_dimensionality
 
@@ -167,16 +193,21 @@ def find_groups(
         seen.add(frozenset(comp))
         shape, target = targets[len(comp)]
         members = idx[comp]
-        if np.any(np.abs(D[members] - target) > d_tol):
+        own = feature_dimensionality(W[:, members])
+        if np.any(np.abs(own - target) > d_tol):
             continue
         sv = np.linalg.svd(W[:, members], compute_uv=False)
         nxt = sv[shape.d] if sv.size > shape.d else 0.0
         if sv[shape.d - 1] < 0.5 * sv[0] or nxt > span_tol * sv[0]:
             continue
+        outside = float(np.max(1.0 - D[members] / own))
+        if outside > outside_max:
+            continue
         others = np.setdiff1d(np.arange(len(idx)), comp)
-        leak = float(cos[np.ix_(comp, others)].max()) if others.size else 0.0
+        leak = float(cos[np.ix_(np.asarray(comp), others)].max()) if others.size else 0.0
         groups.append(Group(shape.name, [int(i) for i in members], [float(v) for v in D[members]],
-                            [float(v) for v in sv], leak))
+                            [float(v) for v in sv], leak, [float(v) for v in own], max(outside, 0.0),
+                            bool(np.all(np.abs(D[members] - target) <= d_tol))))
     return groups
 
 
