@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from course import palette as _features
+
 #: background of the videos, and text on it
 BACKGROUND = "#0f172a"
 FOREGROUND = "#e2e8f0"
@@ -11,18 +13,8 @@ PAPER = "#ffffff"
 INK = "#1e293b"
 
 #: one colour per feature, in importance order; cycles for more features
-FEATURES = [
-    "#f59e0b",  # amber
-    "#38bdf8",  # sky
-    "#f472b6",  # pink
-    "#4ade80",  # green
-    "#a78bfa",  # violet
-    "#fb7185",  # rose
-    "#2dd4bf",  # teal
-    "#facc15",  # yellow
-    "#60a5fa",  # blue
-    "#c084fc",  # purple
-]
+#: (course.palette: twelve colours that stay apart for common colour-vision deficiencies)
+FEATURES = list(_features.FEATURES)
 
 #: diverging scale for WᵀW: negative blue, zero white/grey, positive red (as in the paper)
 NEGATIVE = "#2563eb"
@@ -40,7 +32,7 @@ FONT_SIZE = 11
 
 def feature_color(i: int) -> str:
     """The colour of feature ``i`` (0-based), shared by every figure and video."""
-    return FEATURES[i % len(FEATURES)]
+    return _features.feature_color(i)
 
 
 def mix(c1: str, c2: str, t: float) -> str:

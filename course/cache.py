@@ -57,8 +57,8 @@ KINDS = ("experiments", "analysis", "figures", "renders")
 MANIFEST = "manifest.json"
 #: course modules each kind of output depends on (relative to the course package)
 _CORE_FILES = ("engine.py", "results.py")
-_FIGURE_FILES = ("figures.py",)
-_RENDER_FILES = ("render.py",)
+_FIGURE_FILES = ("figures.py", "palette.py")
+_RENDER_FILES = ("render.py", "palette.py", "align.py")
 _STALE_SECONDS = 3600.0
 
 
@@ -212,7 +212,7 @@ def analysis_key(concept: Any, experiment: str) -> str:
     """The key of a concept's metrics, given its experiment's key: the
     analysis files and the metrics module."""
     return key("analysis", concept.slug, experiment, stage_digest(concept, "analysis"),
-               file_digest(_course_files(("metrics.py",))), library_versions(("numpy",)))
+               file_digest(_course_files(("metrics.py", "align.py"))), library_versions(("numpy",)))
 
 
 def metrics_digest(metrics: dict[str, Any]) -> str:
