@@ -192,8 +192,10 @@ def _runtime_modules() -> set[str]:
 
 def test_notebooks_import_only_what_the_package_installs() -> None:
     allowed = _runtime_modules() | {"course", "course_plugins", "course_animations", "course_book"}
-    for slug in _with_notebooks():
-        nb = lab.notebook(plugins.load().get(slug).concept)
+    for reg in _concepts():
+        if lab.source(reg.concept) is None:
+            continue
+        slug, nb = reg.concept.slug, lab.notebook(reg.concept)
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
@@ -224,6 +226,10 @@ def test_lab_errors_are_one_clear_line(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert "unknown concept 'no-such-concept'" in bad.stderr and "superposition" in bad.stderr
     assert "Traceback" not in bad.stderr
+    for other in [r.concept.slug for r in _concepts() if lab.source(r.concept) is None][:1]:
+        none = course("lab", other, cwd=tmp_path)
+        assert none.returncode == 2 and f"concept {other!r} has no notebook" in none.stderr
+        assert "superposition" in none.stderr.split("these have one:")[1] and "Traceback" not in none.stderr
     (tmp_path / "mine").mkdir()
     answers = tmp_path / "mine" / "superposition.ipynb"
     answers.write_text("my answers", encoding="utf-8")
