@@ -8,6 +8,9 @@ so the two chapters quote one trained model per setting):
   from 1, as the chapters do, I_i = 0.7^(i−1), so feature 1 has importance 1;
 - the paper's phase diagram for n = 2, m = 1: the extra feature's relative
   importance against the density (the grid is classified in analysis.py);
+- the paper's phase diagram for n = 3, m = 2: features 1 and 2 of importance 1,
+  the third feature's relative importance against the density (classified in
+  analysis.py by the null direction of W, the paper's W⊥[a, b, c] names);
 - one small ReLU model (n = 5, m = 2) whose weights the Interference chapter
   draws as arrows.
 
@@ -30,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from course import Result, profiles
+from course import Result
 
 MODELS = ("linear", "relu")
 
@@ -97,10 +100,17 @@ class Settings:
         n_seeds=8, steps=1000, batch_size=128, lr=1e-2, lr_schedule="cosine",
     )
     arrows: Arrows = Arrows()
+    # the n = 3, m = 2 diagram: a coarser grid over the same ranges (m = 2
+    # models are harder to optimise: more seeds per point than points)
+    phase3: PhaseGrid = PhaseGrid(
+        relative_importance=tuple(log_grid(0.1, 10.0, 7)), density=tuple(log_grid(1.0, 0.01, 7)),
+        n_seeds=8, steps=1000, batch_size=128, lr=1e-2, lr_schedule="cosine",
+    )
 
     def __post_init__(self) -> None:
         # Settings(**settings) hands the nested parts over as dicts
-        for name, kind in (("linear", Training), ("relu", Training), ("phase", PhaseGrid), ("arrows", Arrows)):
+        for name, kind in (("linear", Training), ("relu", Training), ("phase", PhaseGrid), ("arrows", Arrows),
+                           ("phase3", PhaseGrid)):
             value = getattr(self, name)
             if isinstance(value, dict):
                 object.__setattr__(self, name, kind(**value))
@@ -113,26 +123,9 @@ class Settings:
             phase=PhaseGrid(relative_importance=(0.1, 1.0, 10.0), density=(1.0, 0.1, 0.01),
                             n_seeds=2, steps=100, batch_size=128, lr=1e-2, lr_schedule="constant"),
             arrows=Arrows(n_seeds=1, steps=150, batch_size=256),
+            phase3=PhaseGrid(relative_importance=(0.1, 1.0, 10.0), density=(1.0, 0.1, 0.01),
+                             n_seeds=2, steps=100, batch_size=128, lr=1e-2, lr_schedule="constant"),
         )
-
-    @classmethod
-    def for_profile(cls, name: str) -> Settings:
-        """Under ``paper``: every sweep trains the notebook's 10,000 steps at
-        batch 1024, and each phase-diagram point the paper's ten models
-        (the chapter keeps each point's lowest-loss model, where the paper
-        averages the ten less the worst)."""
-        import dataclasses
-
-        s = cls()
-        train = {"steps": "steps", "batch_size": "batch_size"}
-        parts: dict[str, Any] = {}
-        for f in dataclasses.fields(s):
-            part = getattr(s, f.name)
-            if isinstance(part, PhaseGrid):
-                parts[f.name] = profiles.update(part, name, n_seeds="phase_models", **train)
-            elif isinstance(part, Training | Arrows):
-                parts[f.name] = profiles.update(part, name, **train)
-        return dataclasses.replace(s, **parts)
 
 
 def run(s: Settings, seed: int = 0, device: str = "cpu",
@@ -146,7 +139,8 @@ def run(s: Settings, seed: int = 0, device: str = "cpu",
     dens = np.asarray(s.densities, dtype=float)
     importance = s.importance_decay ** np.arange(n)
     a = s.arrows
-    total = sum(getattr(s, model).steps for model in MODELS) + ps.steps + a.steps
+    p3 = s.phase3
+    total = sum(getattr(s, model).steps for model in MODELS) + ps.steps + p3.steps + a.steps
     done = 0
 
     def report(offset: int) -> Callable[[int, int], None] | None:
@@ -176,6 +170,16 @@ def run(s: Settings, seed: int = 0, device: str = "cpu",
     done += ps.steps
     arrays.update(_keep_best(tr, "phase_", seed=seed))
 
+    imp3, dens3 = phase_grid_3(p3.relative_importance, p3.density)
+    cfg = ToyConfig.sweep(
+        3, 2, importance=imp3, density=dens3, model="relu",
+        n_seeds=p3.n_seeds, steps=p3.steps, batch_size=p3.batch_size,
+        lr=p3.lr, lr_schedule=p3.lr_schedule,
+    )
+    tr = train(cfg, seed=seed + len(MODELS) + 2, device=device, progress=report(done))
+    done += p3.steps
+    arrays.update(_keep_best(tr, "phase3_", seed=seed))
+
     cfg = ToyConfig.sweep(
         a.n_features, a.n_hidden, importance=a.importance_decay ** np.arange(a.n_features),
         density=[1.0 - a.sparsity], model="relu", n_seeds=a.n_seeds, steps=a.steps,
@@ -188,6 +192,8 @@ def run(s: Settings, seed: int = 0, device: str = "cpu",
         "models": list(MODELS),
         "relative_importance": list(ps.relative_importance),
         "phase_density": list(ps.density),
+        "phase3_relative_importance": list(p3.relative_importance),
+        "phase3_density": list(p3.density),
         "arrows_density": 1.0 - a.sparsity,
         "seed_rule": "lowest expected loss",
     })
@@ -229,6 +235,15 @@ def phase_grid(relative_importance: Sequence[float], density: Sequence[float]) -
     """
     imp = [[1.0, float(r)] for _ in density for r in relative_importance]
     dens = [[float(d), float(d)] for d in density for _ in relative_importance]
+    return np.asarray(imp), np.asarray(dens)
+
+
+def phase_grid_3(relative_importance: Sequence[float], density: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-level (importance, density), each (levels, 3), for the n = 3 grid:
+    features 1 and 2 of importance 1, feature 3 of the relative importance;
+    rows are densities, level ``row * len(relative_importance) + col``."""
+    imp = [[1.0, 1.0, float(r)] for _ in density for r in relative_importance]
+    dens = [[float(d)] * 3 for d in density for _ in relative_importance]
     return np.asarray(imp), np.asarray(dens)
 
 
