@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the course needs: cairo/pango headers for manim,
-# a TeX subset with dvisvgm for MathTex, and chromium for the browser tests.
+# a TeX subset with dvisvgm for MathTex, and chromium for the browser tests
+# and `course build --pdf`.
 # Idempotent: packages already present are not fetched again.
 set -euo pipefail
 

@@ -3,13 +3,16 @@
 # the course installed into it (editable). Idempotent: rerun it any time.
 #   scripts/setup.sh          what `course build` needs
 #   scripts/setup.sh --dev    also the test tools and chromium for browser tests
+#   scripts/setup.sh --pdf    also Playwright and chromium for `course build --pdf`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEV=0
+PDF=0
 [[ "${1:-}" == "--dev" ]] && DEV=1
+[[ "${1:-}" == "--pdf" ]] && PDF=1
 
-if [[ $DEV -eq 1 ]]; then
+if [[ $DEV -eq 1 || $PDF -eq 1 ]]; then
   bash scripts/install-system-deps.sh --with-browser
 else
   bash scripts/install-system-deps.sh
@@ -44,6 +47,8 @@ fi
 
 if [[ $DEV -eq 1 ]]; then
   "${PIP[@]}" install -e ".[dev]"
+elif [[ $PDF -eq 1 ]]; then
+  "${PIP[@]}" install -e ".[pdf]"
 else
   "${PIP[@]}" install -e .
 fi

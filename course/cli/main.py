@@ -269,9 +269,12 @@ def publish_render(art, out: Path, quality: str, captions: str | None) -> Path:
 @click.option("--fresh", is_flag=True, help="Have Sphinx rebuild every page, not only the changed ones.")
 @click.option("--quick", is_flag=True, help="Smallest settings: a fast smoke build whose numbers are not the science.")
 @click.option("--profile", type=PROFILE, default="default", show_default=True, help=PROFILE_HELP)
+@click.option("--pdf", is_flag=True, help="Also write OUT/book.pdf: the whole book, each video as its poster and "
+              "description (needs Chromium: bash scripts/setup.sh --pdf).")
 @click.pass_context
 def build(ctx: click.Context, out: Path, quality: str, download_quality: str | None, seed: int, device: str,
-          jobs: int | None, keep_going: bool, quiet: bool, fresh: bool, quick: bool, profile: str) -> None:
+          jobs: int | None, keep_going: bool, quiet: bool, fresh: bool, quick: bool, profile: str,
+          pdf: bool) -> None:
     """Run every concept and write the HTML book; print the path of its index.html.
 
     Experiments, figures and videos come from the cache when nothing they
@@ -285,6 +288,13 @@ def build(ctx: click.Context, out: Path, quality: str, download_quality: str | N
     from course.plugins import PluginError
     from course.progress import fmt_seconds, summary
 
+    if pdf:  # before any work: printing needs Chromium
+        from course import pdf as pdf_mod
+
+        try:
+            pdf_mod.find_chromium()
+        except pdf_mod.PdfError as exc:
+            fail(str(exc))
     preflight()
     os.environ["COURSE_PROFILE"] = profile.lower()  # read by pipeline.Options, here and in the worker processes
     course = load_course(ctx)
@@ -327,6 +337,15 @@ def build(ctx: click.Context, out: Path, quality: str, download_quality: str | N
         for f in failures:
             click.secho(f"failed: {f}", fg="yellow", err=True)
     click.echo(str(report.index))
+    if pdf and not report.errors:
+        try:
+            printed = pdf_mod.write_book_pdf(Path(out) / "_build" / "html", Path(out) / pdf_mod.BOOK_PDF)
+        except pdf_mod.PdfError as exc:
+            fail(str(exc))
+        if not quiet:
+            click.echo(f"pdf: {len(printed.pages)} pages of the book, {sum(printed.page_counts.values())} "
+                       f"PDF pages, in {printed.path}", err=True)
+        click.echo(str(printed.path))
     if report.errors:  # --keep-going built what it could; the book is not whole
         sys.exit(1)
 
