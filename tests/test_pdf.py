@@ -163,3 +163,24 @@ def test_built_book_prints_every_chapter(built_book: Path, tmp_path: Path) -> No
     import html as html_mod
 
     assert _squash(html_mod.unescape(words))[:200] in text
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_course_build_pdf_writes_the_book_beside_the_html(fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command a user types: `course build --pdf` (here with the test plugin and its video)."""
+    _need_chromium()
+    from click.testing import CliRunner
+
+    from course.cli.main import cli
+
+    monkeypatch.setenv("FAKE_VIDEO", "1")
+    course = fake.load("alpha")
+    res = CliRunner().invoke(cli, ["build", "--pdf", "--quiet", "--jobs", "1", "--out", str(fake.out)],
+                             obj={"course": course})
+    assert res.exit_code == 0, res.output
+    target = fake.out / pdf_mod.BOOK_PDF
+    assert res.stdout.strip().splitlines()[-1] == str(target)
+    assert not list(fake.out.glob(".book.pdf*"))  # written whole, nothing left over
+    text = _pdf_text(target)
+    assert _squash("A square grows to the mean weight.") in text  # the video's description
