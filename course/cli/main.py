@@ -339,7 +339,8 @@ def build(ctx: click.Context, out: Path, quality: str, download_quality: str | N
     click.echo(str(report.index))
     if pdf and not report.errors:
         try:
-            printed = pdf_mod.write_book_pdf(Path(out) / "_build" / "html", Path(out) / pdf_mod.BOOK_PDF)
+            printed = pdf_mod.write_book_pdf(Path(out) / "_build" / "html", Path(out) / pdf_mod.BOOK_PDF,
+                                             emit=None if quiet else lambda line: click.echo(line, err=True))
         except pdf_mod.PdfError as exc:
             fail(str(exc))
         if not quiet:
