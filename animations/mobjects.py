@@ -22,9 +22,9 @@ from manim import (
 from course_animations import palette
 
 
-def label(text: str, size: float = 28, color: str = palette.FOREGROUND) -> Text:
-    """Text in the course font."""
-    return Text(text, font=palette.FONT, font_size=size, color=color)
+def label(text: str, size: float = 28, color: str | None = None) -> Text:
+    """Text in the course font (by default in the current theme's foreground)."""
+    return Text(text, font=palette.FONT, font_size=size, color=color or palette.theme().foreground)
 
 
 def feature_arrows(W: np.ndarray, scale: float = 2.0, min_norm: float = 0.05) -> VGroup:
@@ -58,27 +58,27 @@ def feature_arrows(W: np.ndarray, scale: float = 2.0, min_norm: float = 0.05) ->
 
 def unit_circle(scale: float = 2.0) -> Circle:
     """The circle ‖W_i‖ = 1 in the arrows' coordinates."""
-    return Circle(radius=scale, color=palette.MUTED, stroke_width=2, stroke_opacity=0.6, fill_opacity=0)
+    return Circle(radius=scale, color=palette.theme().muted, stroke_width=2, stroke_opacity=0.6, fill_opacity=0)
 
 
 def axes_cross(scale: float = 2.0) -> VGroup:
     """Dashed hidden-dimension axes h₁, h₂."""
     return VGroup(
-        DashedLine(LEFT * scale * 1.2, RIGHT * scale * 1.2, color=palette.MUTED, stroke_width=1.5),
-        DashedLine(DOWN * scale * 1.2, UP * scale * 1.2, color=palette.MUTED, stroke_width=1.5),
+        DashedLine(LEFT * scale * 1.2, RIGHT * scale * 1.2, color=palette.theme().muted, stroke_width=1.5),
+        DashedLine(DOWN * scale * 1.2, UP * scale * 1.2, color=palette.theme().muted, stroke_width=1.5),
     )
 
 
 def gram_heatmap(G: np.ndarray, cell: float = 0.45, vmax: float | None = None) -> VGroup:
-    """A WᵀW heat map: one square per entry on the blue–zero–red scale."""
+    """A WᵀW heat map: one square per entry on the blue–zero–red scale (:func:`palette.gram_color`)."""
     G = np.asarray(G, dtype=float)
     vmax = vmax or max(1e-9, float(np.abs(G).max()))
     n = G.shape[0]
     cells = VGroup()
     for i in range(n):
         for j in range(n):
-            sq = Square(side_length=cell, stroke_width=0.5, stroke_color=palette.BACKGROUND)
-            sq.set_fill(palette.diverging_color(G[i, j], vmax, dark=True), opacity=1.0)
+            sq = Square(side_length=cell, stroke_width=0.5, stroke_color=palette.theme().grid)
+            sq.set_fill(palette.gram_color(G[i, j], vmax), opacity=1.0)
             sq.move_to(np.array([(j - (n - 1) / 2) * cell, ((n - 1) / 2 - i) * cell, 0.0]))
             cells.add(sq)
     return cells

@@ -228,13 +228,13 @@ def figures_key(concept: Any, experiment: str, metrics: str) -> str:
                figure_digest(), library_versions(("matplotlib",)))
 
 
-def render_key(concept: Any, experiment: str, metrics: str, quality: str, fmt: str) -> str:
-    """The key of a concept's video at ``quality`` in ``fmt``: the scene files,
-    the animation helpers and the render adapter, manim's version. Not the
-    words: the narration's text goes into the captions file at page time."""
+def render_key(concept: Any, experiment: str, metrics: str, quality: str, fmt: str, theme: str = "light") -> str:
+    """The key of a concept's video at ``quality`` in ``fmt`` and video ``theme``:
+    the scene files, the animation helpers and the render adapter, manim's
+    version. Not the words: the narration's text goes into the captions file at page time."""
     libs = library_versions(("manim", "manimpango", "pycairo", "av"))
     return key("render", concept.slug, experiment, metrics, stage_digest(concept, "scene"),
-               animation_digest(), libs, quality, fmt)
+               animation_digest(), libs, quality, fmt, theme)
 
 
 # --------------------------------------------------------------------------- entries

@@ -257,6 +257,8 @@ class Options:
     #: the build profile (:mod:`course.profiles`); by default $COURSE_PROFILE or "default"
     profile: str = field(default_factory=lambda: current_profile())
     fmt: str = "mp4"
+    #: the videos' theme (:data:`course.render.THEMES`): light, like the book's figures
+    theme: str = "light"
     video: bool = True
     use_cache: bool = True
 
@@ -399,7 +401,8 @@ def produce(reg: Registered, opts: Options, emit: Emit | None = None, only_cache
         fentry = cache.Entry("figures", c.slug, stage(reg, "figures files", cache.figures_key, c, ekey, mdig))
         fmeta = _load(fentry, _figures_shape, opts.use_cache, damaged)
         if opts.video:
-            rkey = stage(reg, "scene files", cache.render_key, c, ekey, mdig, opts.quality, opts.fmt)
+            rkey = stage(reg, "scene files", cache.render_key, c, ekey, mdig, opts.quality, opts.fmt,
+                         opts.theme)
             rentry = cache.Entry("renders", c.slug, rkey)
             rmeta = _load(rentry, _render_shape, opts.use_cache, damaged)
 
@@ -503,7 +506,8 @@ def _render(reg: Registered, result: Result | None, values: dict[str, Any], entr
         if anim is None:
             meta["animation"] = None
         else:
-            done = stage(reg, "render", render.render, anim, tmp, c.slug, opts.quality, opts.fmt, progress=progress)
+            done = stage(reg, "render", render.render, anim, tmp, c.slug, opts.quality, opts.fmt, progress=progress,
+                         theme=opts.theme)
             timeline: list[list[Any]] = []
             if done.captions is not None:  # the narration's steps and times; its words are the book's
                 timeline = render.timeline(done.captions.read_text(encoding="utf-8"))
@@ -516,6 +520,7 @@ def _render(reg: Registered, result: Result | None, values: dict[str, Any], entr
                 duration=round(seconds[0], 3),
                 quality=opts.quality,
                 format=opts.fmt,
+                theme=opts.theme,
             )
     return meta
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ QUALITIES: dict[str, str] = {
     "4k": "fourk_quality",  # 2160p60
 }
 FORMATS = ("mp4", "webm", "gif")
+#: video themes (``course_animations.palette.THEMES``): light is white like the figures
+THEMES = ("light", "dark")
 
 
 @dataclass
@@ -39,6 +42,7 @@ class Rendered:
 
 
 def _config(media_dir: Path, name: str, quality: str, fmt: str, **extra: Any) -> dict[str, Any]:
+    """Manim's settings for one render, in the current theme (see :func:`themed`)."""
     from course_animations import palette
 
     if quality not in QUALITIES:
@@ -52,13 +56,31 @@ def _config(media_dir: Path, name: str, quality: str, fmt: str, **extra: Any) ->
         "disable_caching": True,
         "verbosity": "ERROR",
         "progress_bar": "none",
-        "background_color": palette.BACKGROUND,
+        "background_color": palette.theme().background,
         "format": fmt,
         "write_to_movie": True,
         "save_last_frame": False,
     }
     cfg.update(extra)
     return cfg
+
+
+@contextmanager
+def themed(theme: str | None) -> Iterator[None]:
+    """Construct and render scenes in video theme ``theme`` (None: the current
+    one, ``$COURSE_THEME`` or dark) inside the block: the scenes' colours, the
+    background, and the colour of anything drawn without one."""
+    from manim import Mobject
+
+    from course_animations import palette
+
+    with palette.use_theme(theme) as current:
+        init = Mobject.__init__
+        Mobject.set_default(color=current.foreground)
+        try:
+            yield
+        finally:
+            Mobject.__init__ = init  # type: ignore[method-assign]
 
 
 def _silence_manim() -> None:
@@ -74,8 +96,10 @@ def render(
     quality: str = "low",
     fmt: str = "mp4",
     progress: Callable[[float], None] | None = None,
+    theme: str | None = None,
 ) -> Rendered:
-    """Render ``animation`` to ``out_dir/name.{fmt}`` with poster and captions.
+    """Render ``animation`` to ``out_dir/name.{fmt}`` with poster and captions,
+    in video theme ``theme`` (:data:`THEMES`; None: ``$COURSE_THEME`` or dark).
 
     ``progress`` is called after each ``play``/``wait`` of the scene with the
     seconds of video rendered so far.
@@ -87,7 +111,7 @@ def render(
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".render-{name}-", dir=out_dir) as tmp:
         media = Path(tmp)
-        with tempconfig(_config(media, name, quality, fmt)):
+        with themed(theme), tempconfig(_config(media, name, quality, fmt)):
             scene = animation.scene()
             if progress is not None:
                 _report_plays(scene, progress)
@@ -126,8 +150,9 @@ def _report_plays(scene: Any, progress: Callable[[float], None]) -> None:
     scene.play = reporting_play
 
 
-def construct(animation: Animation, quality: str = "low") -> Any:
-    """Build the scene and play it without writing a video (a dry run).
+def construct(animation: Animation, quality: str = "low", theme: str | None = None) -> Any:
+    """Build the scene and play it without writing a video (a dry run), in
+    video theme ``theme`` (None: ``$COURSE_THEME`` or dark).
 
     Returns the scene, whose ``renderer.get_frame()`` is the last frame as
     an RGBA array: tests check its content instead of golden images.
@@ -136,7 +161,7 @@ def construct(animation: Animation, quality: str = "low") -> Any:
 
     _silence_manim()
     with tempfile.TemporaryDirectory(prefix="course-dry-") as tmp:
-        with tempconfig(_config(Path(tmp), "dry", quality, "mp4", write_to_movie=False)):
+        with themed(theme), tempconfig(_config(Path(tmp), "dry", quality, "mp4", write_to_movie=False)):
             scene = animation.scene()
             scene.render()
     return scene

@@ -15,12 +15,15 @@ from course.cli.common import CONCEPT, CONTEXT, DEVICE, fail, load_course, prefl
 from course.cli.contrib import attach as attach_contrib
 from course.cli.lab import attach as attach_lab
 from course.cli.slides import attach as attach_slides
-from course.render import FORMATS, QUALITIES
+from course.render import FORMATS, QUALITIES, THEMES
 
 #: the build profiles (course.profiles.NAMES), checked before any plugin runs
 PROFILE = click.Choice(["default", "paper"], case_sensitive=False)
 PROFILE_HELP = ("Training budget: default (each chapter's reduced sizes, for 2 CPU cores) or paper "
                 "(the paper's sizes where it states them).")
+#: the --theme of `course render` and `course slides`
+THEME_HELP = ("Video theme: light (a white background, where white means zero as in the book's figures; "
+              "the book's own, so its cached videos are reused) or dark (for a dim hall).")
 
 
 @click.group(context_settings=CONTEXT)
@@ -136,6 +139,7 @@ def _plugin_failure(exc, log: Path | None, hint: str = "") -> str:
 @click.option("-q", "--quality", type=click.Choice(list(QUALITIES)), default="low", show_default=True,
               help="Video quality: low 480p15, medium 720p30, high 1080p60, production 1440p60, 4k 2160p60.")
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="mp4", show_default=True, help="Video format.")
+@click.option("--theme", type=click.Choice(THEMES), default="light", show_default=True, help=THEME_HELP)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("media"), show_default=True,
               help="Folder for the videos, their posters (PNG) and captions (WebVTT).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the experiment.")
@@ -144,7 +148,7 @@ def _plugin_failure(exc, log: Path | None, hint: str = "") -> str:
 @click.option("--keep-going", is_flag=True, help="Render the other concepts when one fails; list failures at the end.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr, only errors.")
 @click.pass_context
-def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: str, fmt: str, out: Path,
+def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: str, fmt: str, theme: str, out: Path,
            seed: int, device: str, jobs: int | None, keep_going: bool, quiet: bool) -> None:
     """Render the animation of each CONCEPT (or --all) from its trained weights.
 
@@ -157,7 +161,7 @@ def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: s
       OUT/SLUG-QUALITY.vtt      its captions (WebVTT, from the scene's narration)
 
     and prints the videos' paths, one per line. Renders are cached: asking
-    again for the same quality and format copies the cached files.
+    again for the same quality, format and theme copies the cached files.
     """
     import time
 
@@ -180,7 +184,7 @@ def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: s
     reporter = _reporter(quiet)
     log = cache.cache_dir() / "logs" / "render.log"
     t0 = time.perf_counter()
-    opts = pipeline.Options(seed=seed, device=device, quality=quality, fmt=fmt)
+    opts = pipeline.Options(seed=seed, device=device, quality=quality, fmt=fmt, theme=theme)
     try:  # the lock lives in the cache: the lecturer's folder gets the videos and nothing else
         with outdir.output_lock(out, "render", lock_dir=cache.cache_dir() / "locks"):
             outcome = pipeline.produce_all(course, regs, opts, jobs=jobs, emit=reporter, keep_going=keep_going)

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from course.cli.common import CONCEPT, fail, load_course
-from course.render import QUALITIES
+from course.render import QUALITIES, THEMES
 
 DEFAULT_TITLE = "Superposition, from toy models"
 
@@ -46,6 +46,14 @@ def book_title() -> str:
     show_default=True,
     help="Folder for the deck: index.html with everything it loads.",
 )
+@click.option(
+    "--theme",
+    type=click.Choice(THEMES),
+    default="light",
+    show_default=True,
+    help="Video theme: light (white, where white means zero as in the book's figures, and prints well in the "
+    "handout; the book's own, so its cached videos are reused) or dark (for a dim hall).",
+)
 @click.option("--pdf", is_flag=True, help="Also write OUT/handout.pdf: one page per slide with its frame and notes.")
 @click.option("--title", default=None, help="The title slide's title (default: the book's title).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the experiments.")
@@ -66,6 +74,7 @@ def slides(
     all_: bool,
     quality: str,
     out: Path,
+    theme: str,
     pdf: bool,
     title: str | None,
     seed: int,
@@ -83,7 +92,7 @@ def slides(
     holds every script, style, font and video, so the deck presents with no
     network: open OUT/index.html in a browser.
 
-    Videos come from the cache when already rendered at that quality (as by
+    Videos come from the cache when already rendered at that quality and theme (as by
     `course render`); the others are rendered first.
     """
     from course import outdir, pipeline
@@ -103,7 +112,7 @@ def slides(
     regs = course.concepts if all_ else [course.get(s) for s in dict.fromkeys(concepts)]
     reporter = Reporter(mode="quiet" if quiet else None)
     t0 = time.perf_counter()
-    opts = pipeline.Options(seed=seed, device=device, quick=quick, quality=quality, fmt="mp4")
+    opts = pipeline.Options(seed=seed, device=device, quick=quick, quality=quality, fmt="mp4", theme=theme)
     try:
         with outdir.output_lock(out, "slides"):
             outcome = pipeline.produce_all(course, regs, opts, jobs=jobs, emit=reporter)

@@ -45,7 +45,7 @@ def _table(W: np.ndarray) -> VGroup:
     """Rows "feature i · participation · interference" for the code W, in feature colours."""
     part = M.participation(W)
     interf = M.interference(W)
-    cells = [label(h, 22, palette.MUTED) for h in ("feature", "participation", "interference")]
+    cells = [label(h, 22, palette.theme().muted) for h in ("feature", "participation", "interference")]
     for i in range(W.shape[1]):
         color = feature_color(i)
         cells += [label(str(i + 1), 24, color), label(f"{part[i]:.2f}", 24, color),
@@ -66,7 +66,7 @@ class DistributedScene(Scene):
     def _panel(self, W: np.ndarray, heading: str) -> VGroup:
         table = _table(W)
         gram = gram_heatmap(W.T @ W, cell=0.55, vmax=1.0)
-        gram_title = label("WᵀW", 24, palette.MUTED)
+        gram_title = label("WᵀW", 24, palette.theme().muted)
         block = VGroup(label(heading, 26), table, VGroup(gram_title, gram).arrange(DOWN, buff=0.15))
         return block.arrange(DOWN, buff=0.35).move_to(PANEL + DOWN * 0.3)
 
@@ -80,8 +80,8 @@ class DistributedScene(Scene):
         self.play(Write(title), run_time=1.0)
         frame = VGroup(axes_cross(SCALE), unit_circle(SCALE)).move_to(ORIGIN)
         names = VGroup(
-            label("unit 1", 20, palette.MUTED).next_to(ORIGIN + RIGHT * SCALE * 1.2, DOWN, buff=0.1),
-            label("unit 2", 20, palette.MUTED).next_to(ORIGIN + UP * SCALE * 1.2, RIGHT, buff=0.1),
+            label("unit 1", 20, palette.theme().muted).next_to(ORIGIN + RIGHT * SCALE * 1.2, DOWN, buff=0.1),
+            label("unit 2", 20, palette.theme().muted).next_to(ORIGIN + UP * SCALE * 1.2, RIGHT, buff=0.1),
         )
         angle = ValueTracker(0.0)
         arrows = always_redraw(lambda: repaint(feature_arrows(rotation_matrix(angle.get_value()) @ W, SCALE)).shift(ORIGIN))

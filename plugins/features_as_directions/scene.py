@@ -62,12 +62,12 @@ class DirectionsScene(Scene):
         self.add_subcaption(step("space"), duration=2.5)
         self.play(Write(title), run_time=1.2)
         axes = VGroup(
-            DashedLine(_point([-1.25, 0]), _point([1.25, 0]), color=palette.MUTED, stroke_width=1.5),
-            DashedLine(_point([0, -1.25]), _point([0, 1.25]), color=palette.MUTED, stroke_width=1.5),
+            DashedLine(_point([-1.25, 0]), _point([1.25, 0]), color=palette.theme().muted, stroke_width=1.5),
+            DashedLine(_point([0, -1.25]), _point([0, 1.25]), color=palette.theme().muted, stroke_width=1.5),
         )
         names = VGroup(
-            label("neuron 1", 20, palette.MUTED).next_to(_point([1.25, 0]), DOWN, buff=0.15).shift(LEFT * 0.5),
-            label("neuron 2", 20, palette.MUTED).next_to(_point([0, 1.25]), RIGHT, buff=0.1),
+            label("neuron 1", 20, palette.theme().muted).next_to(_point([1.25, 0]), DOWN, buff=0.15).shift(LEFT * 0.5),
+            label("neuron 2", 20, palette.theme().muted).next_to(_point([0, 1.25]), RIGHT, buff=0.1),
         )
         circle = unit_circle(SCALE).move_to(ORIGIN)
         self.play(Create(axes), FadeIn(names), Create(circle), run_time=1.2)
@@ -88,13 +88,13 @@ class DirectionsScene(Scene):
         for i, entry in enumerate(xm.get_entries()):
             entry.set_color(colors[i])
         hm = DecimalMatrix(np.asarray(r["h"]).reshape(-1, 1), element_to_mobject_config={"num_decimal_places": 2}).scale(0.55)
-        eq = VGroup(MathTex("h =", color=palette.FOREGROUND).scale(0.8), Wm,
-                    MathTex(r"\times", color=palette.FOREGROUND).scale(0.8), xm,
-                    MathTex("=", color=palette.FOREGROUND).scale(0.8), hm)
+        eq = VGroup(MathTex("h =", color=palette.theme().foreground).scale(0.8), Wm,
+                    MathTex(r"\times", color=palette.theme().foreground).scale(0.8), xm,
+                    MathTex("=", color=palette.theme().foreground).scale(0.8), hm)
         eq.arrange(RIGHT, buff=0.2)
         eq.scale_to_fit_width(min(eq.width, 6.0)).move_to(RIGHT * 3.4 + UP * 1.6)
         sumtex = MathTex(
-            rf"h = {x[0]:g}\,W_1 + {x[1]:g}\,W_2 + {x[2]:g}\,W_3", color=palette.FOREGROUND
+            rf"h = {x[0]:g}\,W_1 + {x[1]:g}\,W_2 + {x[2]:g}\,W_3", color=palette.theme().foreground
         ).scale(0.75).next_to(eq, DOWN, buff=0.45)
         self.add_subcaption(step("product"), duration=3)
         self.play(FadeIn(eq), run_time=1.2)
@@ -116,8 +116,8 @@ class DirectionsScene(Scene):
         self.play(arrows.animate.set_opacity(0.3), run_time=0.4)
         for a in steps:
             self.play(GrowArrow(a), run_time=1.0)
-        dot = Dot(_point(r["h"]), color=palette.FOREGROUND, radius=0.09)
-        hlabel = MathTex("h", color=palette.FOREGROUND).scale(0.8).next_to(dot, UP + RIGHT, buff=0.08)
+        dot = Dot(_point(r["h"]), color=palette.theme().foreground, radius=0.09)
+        hlabel = MathTex("h", color=palette.theme().foreground).scale(0.8).next_to(dot, UP + RIGHT, buff=0.08)
         self.play(FadeIn(dot), FadeIn(hlabel), run_time=0.6)
         self.wait(1)
 

@@ -60,7 +60,7 @@ def shape_mobject(V: np.ndarray, scale: float = SCALE) -> VGroup:
     the outline joining nearest tips; one colour per vector."""
     pts = _as_3d(V) * scale
     outline = VGroup(*[
-        Line(pts[i], pts[j], color=palette.MUTED, stroke_width=2, stroke_opacity=0.7)
+        Line(pts[i], pts[j], color=palette.theme().muted, stroke_width=2, stroke_opacity=0.7)
         for i, j in edges(V)
     ])
     sticks = VGroup(*[
@@ -90,14 +90,14 @@ class GeometryScene(ThreeDScene):
         m = self.metrics
         title = label("The shapes of superposition", 34).to_edge(UP, buff=0.25)
         formula = MathTex(r"D_i = \frac{\|W_i\|^2}{\sum_j (\hat W_i \cdot W_j)^2}",
-                          color=palette.FOREGROUND, font_size=40)
+                          color=palette.theme().foreground, font_size=40)
         self.add_subcaption(step("intro"), duration=4.0)
         self.play(Write(title), run_time=1.0)
         self.play(Write(formula), run_time=1.5)
         self.wait(1.5)
         self.play(FadeOut(formula), run_time=0.5)
-        heads = VGroup(label("ideal shape", 22, palette.MUTED).move_to(LEFT_CENTER + UP * 2.2),
-                       label("learned by the model", 22, palette.MUTED).move_to(RIGHT_CENTER + UP * 2.2))
+        heads = VGroup(label("ideal shape", 22, palette.theme().muted).move_to(LEFT_CENTER + UP * 2.2),
+                       label("learned by the model", 22, palette.theme().muted).move_to(RIGHT_CENTER + UP * 2.2))
         self.play(FadeIn(heads), run_time=0.5)
 
         for i, shape in enumerate(SHAPES):
@@ -119,7 +119,7 @@ class GeometryScene(ThreeDScene):
                 label(shape.name, 20),
                 label(f"D = {m['ideal'][shape.name]['fraction']}", 20),
                 label(f"{count} found" if count else "none found", 20,
-                      palette.FOREGROUND if count else palette.MUTED),
+                      palette.theme().foreground if count else palette.theme().muted),
             ).arrange(DOWN, buff=0.1).move_to(RIGHT * x + DOWN * 1.35)
             row.add(VGroup(thumb, text))
         self.play(FadeOut(heads), LaggedStart(*[FadeIn(g) for g in row], lag_ratio=0.2), run_time=1.2)
@@ -134,7 +134,7 @@ class GeometryScene(ThreeDScene):
         dims = "dimension" if shape.d == 1 else "dimensions"
         name = label(f"{shape.name}: {shape.k} features in {shape.d} {dims}", 28).move_to(UP * 2.75)
         left_tag = label(f"D = {ideal['fraction']}  (computed {ideal['dimensionality']:.3f})", 22,
-                         palette.FOREGROUND).move_to(LEFT_CENTER + DOWN * 2.55)
+                         palette.theme().foreground).move_to(LEFT_CENTER + DOWN * 2.55)
         if ex:
             right = shape_mobject(np.asarray(ex["coords"])).shift(RIGHT_CENTER)
             right_tag = VGroup(
@@ -143,7 +143,7 @@ class GeometryScene(ThreeDScene):
             ).arrange(DOWN, buff=0.12).move_to(RIGHT_CENTER + DOWN * 2.6)
         else:
             right = VGroup()
-            right_tag = label(f"no {shape.name} found in this run", 22, palette.MUTED).move_to(RIGHT_CENTER)
+            right_tag = label(f"no {shape.name} found in this run", 22, palette.theme().muted).move_to(RIGHT_CENTER)
         if shape.d == 3:
             left.rotate(TILT, axis=RIGHT, about_point=LEFT_CENTER)
             if ex:

@@ -82,7 +82,7 @@ class InterferenceScene(Scene):
     def _numbers(self, values: np.ndarray, scale: float = BAR_SCALE) -> VGroup:
         nums = VGroup()
         for j, v in enumerate(values):
-            t = label(f"{v:.2f}", 18, palette.FOREGROUND)
+            t = label(f"{v:.2f}", 18, palette.theme().foreground)
             off = abs(float(v)) * scale + 0.2
             t.move_to(BAR_BASE + RIGHT * self._bar_x(j) + (UP if v >= 0 else DOWN) * off)
             nums.add(t)
@@ -90,13 +90,13 @@ class InterferenceScene(Scene):
 
     def _hidden_arrow(self, value: float, feature: int) -> Arrow:
         end = np.array([*self.W[:, feature], 0.0]) * value * ARROW_SCALE
-        return Arrow(ARROW_ORIGIN, ARROW_ORIGIN + end, buff=0, color=palette.FOREGROUND,
+        return Arrow(ARROW_ORIGIN, ARROW_ORIGIN + end, buff=0, color=palette.theme().foreground,
                      stroke_width=9, max_tip_length_to_length_ratio=0.22)
 
     def _stage(self, bars: VGroup, nums: VGroup, values: np.ndarray, tag: Any, text: str,
                caption: str, run_time: float = 1.0, wait: float = 1.2, scale: float = BAR_SCALE) -> None:
         self.add_subcaption(caption, duration=run_time + wait)
-        new_tag = label(text, 24, palette.MUTED).move_to(TAG_POS)
+        new_tag = label(text, 24, palette.theme().muted).move_to(TAG_POS)
         self.play(Transform(bars, self._bars(values, scale)), Transform(nums, self._numbers(values, scale)),
                   Transform(tag, new_tag), run_time=run_time)
         self.wait(wait)
@@ -118,10 +118,10 @@ class InterferenceScene(Scene):
         self.wait(0.8)
 
         # the read-out panel
-        formula = MathTex(r"x'_j = \mathrm{ReLU}(W_j \cdot h + b_j)", color=palette.FOREGROUND,
+        formula = MathTex(r"x'_j = \mathrm{ReLU}(W_j \cdot h + b_j)", color=palette.theme().foreground,
                           font_size=34).move_to(UP * 2.45)
         axis = Rectangle(width=n * BAR_STEP + 0.3, height=0.01, stroke_width=1.5,
-                         stroke_color=palette.MUTED).move_to(BAR_BASE)
+                         stroke_color=palette.theme().muted).move_to(BAR_BASE)
         bar_names = VGroup(*[
             label(f"x'{j + 1}", 20, feature_color(j)).move_to(
                 BAR_BASE + RIGHT * self._bar_x(j) + DOWN * 2.35)
@@ -130,7 +130,7 @@ class InterferenceScene(Scene):
         zeros = np.zeros(n)
         bars, nums = self._bars(zeros), self._numbers(zeros)
         nums.set_opacity(0)
-        tag = label(" ", 24, palette.MUTED).move_to(TAG_POS)
+        tag = label(" ", 24, palette.theme().muted).move_to(TAG_POS)
 
         strong = info["strong"]
         x = float(strong["value"])
@@ -166,10 +166,10 @@ class InterferenceScene(Scene):
         vmax = float(np.abs(self.G).max())
         full = gram_heatmap(self.G, cell=CELL, vmax=vmax).move_to(GRAM_CENTER)
         grid = VGroup(*[
-            Square(side_length=CELL, stroke_width=1, stroke_color=palette.ZERO_DARK).move_to(c)
+            Square(side_length=CELL, stroke_width=1, stroke_color=palette.theme().grid).move_to(c)
             for c in full
         ])
-        gtitle = MathTex(r"W^\top W", color=palette.FOREGROUND, font_size=36).next_to(grid, UP, buff=0.25)
+        gtitle = MathTex(r"W^\top W", color=palette.theme().foreground, font_size=36).next_to(grid, UP, buff=0.25)
         rows = VGroup(*[
             label(f"{i + 1}", 18, feature_color(i)).next_to(full[i * n], LEFT, buff=0.12)
             for i in range(n)
@@ -196,7 +196,7 @@ class InterferenceScene(Scene):
             self.play(Indicate(arrows[i], color=feature_color(i), scale_factor=1.15),
                       LaggedStart(*[FadeIn(c, scale=1.4) for c in cells], lag_ratio=0.25),
                       run_time=1.1)
-        summary = VGroup(label("off-diagonal mass", 20, palette.MUTED), label("= interference", 20, palette.MUTED))
+        summary = VGroup(label("off-diagonal mass", 20, palette.theme().muted), label("= interference", 20, palette.theme().muted))
         summary.arrange(DOWN, buff=0.08).next_to(grid, DOWN, buff=0.25)
         feature_names = VGroup(*[
             label(f"f{j + 1}", 20, feature_color(j)).move_to(m) for j, m in enumerate(bar_names)

@@ -125,13 +125,13 @@ class NonUniformScene(Scene):
         arrows = always_redraw(lambda: self._arrows(t.get_value()).shift(ARROWS_AT))
         box = VGroup(
             Line(PLOT_AT + np.array([-PLOT_W / 2, -PLOT_H / 2, 0]), PLOT_AT + np.array([PLOT_W / 2, -PLOT_H / 2, 0]),
-                 color=palette.MUTED, stroke_width=2),
+                 color=palette.theme().muted, stroke_width=2),
             Line(PLOT_AT + np.array([-PLOT_W / 2, -PLOT_H / 2, 0]), PLOT_AT + np.array([-PLOT_W / 2, PLOT_H / 2, 0]),
-                 color=palette.MUTED, stroke_width=2),
+                 color=palette.theme().muted, stroke_width=2),
         )
-        xname = label("feature 1's density ÷ the others' (log scale)", 18, palette.MUTED)
+        xname = label("feature 1's density ÷ the others' (log scale)", 18, palette.theme().muted)
         xname.next_to(box[0], DOWN, buff=0.15)
-        yname = label("loss (log scale)", 18, palette.MUTED).rotate(math.pi / 2).next_to(box[1], LEFT, buff=0.15)
+        yname = label("loss (log scale)", 18, palette.theme().muted).rotate(math.pi / 2).next_to(box[1], LEFT, buff=0.15)
         pent, dig = self._curve("pentagon_loss", PENTAGON_COLOR), self._curve("digon_loss", DIGON_COLOR)
         keys = VGroup(label("pentagon", 22, PENTAGON_COLOR), label("two digons", 22, DIGON_COLOR))
         keys.arrange(DOWN, aligned_edge=LEFT, buff=0.1).move_to(PLOT_AT + np.array([0.0, PLOT_H / 2 - 0.3, 0]))
@@ -159,7 +159,7 @@ class NonUniformScene(Scene):
                 crossed = True
                 top = self.plot.point(self.crossing, math.exp(self.plot.y1))
                 bottom = self.plot.point(self.crossing, math.exp(self.plot.y0))
-                line = DashedLine(bottom, top, color=palette.FOREGROUND, stroke_width=2)
+                line = DashedLine(bottom, top, color=palette.theme().foreground, stroke_width=2)
                 self.add_subcaption(step("crossing"), duration=3.5)
                 self.play(Create(line), run_time=1.0)
                 self.wait(2.5)
@@ -170,5 +170,5 @@ class NonUniformScene(Scene):
         r = self.runs[k]
         return VGroup(
             label(f"feature 1 density × {r['ratio']:.2g}", 26),
-            label(f"{r['features_represented']} features stored", 22, palette.MUTED),
+            label(f"{r['features_represented']} features stored", 22, palette.theme().muted),
         ).arrange(DOWN, buff=0.1).next_to(ARROWS_AT + DOWN * SCALE, DOWN, buff=0.35)

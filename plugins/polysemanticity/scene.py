@@ -66,7 +66,7 @@ class PolysemanticityScene(Scene):
         bars = repaint(neuron_bars(self.W[level][order], width=BAR_WIDTH, scale=scale)).shift(CHART_X + UP * base)
         m = len(order)
         names = VGroup(*(
-            label(f"n{q + 1}", 20, palette.MUTED).move_to(self._bar_x(pos, m) + UP * (BOTTOM - 0.3))
+            label(f"n{q + 1}", 20, palette.theme().muted).move_to(self._bar_x(pos, m) + UP * (BOTTOM - 0.3))
             for pos, q in enumerate(order)
         ))
         return VGroup(bars, names)
@@ -93,10 +93,10 @@ class PolysemanticityScene(Scene):
         self.add_subcaption(step("intro"), duration=2)
         self.play(Write(title), run_time=1.2)
 
-        neuron = Circle(radius=0.75, color=palette.FOREGROUND, stroke_width=4).shift(RIGHT * 2.6 + DOWN * 0.3)
-        neuron.set_fill(palette.BACKGROUND, opacity=1.0)
-        name = label(f"neuron {k + 1}", 26, palette.MUTED).next_to(neuron, DOWN, buff=0.3)
-        wire = Arrow(LEFT * 1.0 + DOWN * 0.3, neuron.get_left(), buff=0.1, color=palette.MUTED, stroke_width=4)
+        neuron = Circle(radius=0.75, color=palette.theme().foreground, stroke_width=4).shift(RIGHT * 2.6 + DOWN * 0.3)
+        neuron.set_fill(palette.theme().background, opacity=1.0)
+        name = label(f"neuron {k + 1}", 26, palette.theme().muted).next_to(neuron, DOWN, buff=0.3)
+        wire = Arrow(LEFT * 1.0 + DOWN * 0.3, neuron.get_left(), buff=0.1, color=palette.theme().muted, stroke_width=4)
         self.play(FadeIn(neuron), FadeIn(name), FadeIn(wire), run_time=0.8)
 
         card = None
@@ -104,19 +104,19 @@ class PolysemanticityScene(Scene):
         for n, (i, act) in enumerate(((a, acts[0]), (b, acts[1]), (quiet, acts[2]))):
             new_card = VGroup(
                 RoundedRectangle(width=3.6, height=1.3, corner_radius=0.2, color=feature_color(i)),
-                label("a message about", 20, palette.MUTED),
+                label("a message about", 20, palette.theme().muted),
                 label(topics[i], 34, feature_color(i)),
             )
             new_card[1:].arrange(DOWN, buff=0.12).move_to(new_card[0])
             new_card.move_to(LEFT * 3.4 + DOWN * 0.3)
-            new_readout = label(f"activation {act:.2f}", 26, palette.FOREGROUND).next_to(neuron, UP, buff=0.3)
-            glow = palette.mix(palette.BACKGROUND, feature_color(i), min(1.0, act))
+            new_readout = label(f"activation {act:.2f}", 26, palette.theme().foreground).next_to(neuron, UP, buff=0.3)
+            glow = palette.mix(palette.theme().background, feature_color(i), min(1.0, act))
             self.add_subcaption(step("message", n), duration=2.2)
             if card is None:
                 self.play(FadeIn(new_card), run_time=0.5)
                 self.play(neuron.animate.set_fill(glow, opacity=1.0), FadeIn(new_readout), run_time=0.8)
             else:
-                self.play(Transform(card, new_card), neuron.animate.set_fill(palette.BACKGROUND, opacity=1.0),
+                self.play(Transform(card, new_card), neuron.animate.set_fill(palette.theme().background, opacity=1.0),
                           FadeOut(readout), run_time=0.5)
                 self.play(neuron.animate.set_fill(glow, opacity=1.0), FadeIn(new_readout), run_time=0.8)
             if card is None:
@@ -133,7 +133,7 @@ class PolysemanticityScene(Scene):
         shown = [0, level, len(runs) - 1]
         scale, base = _layout([self.W[j] for j in shown])
         axis = Line(CHART_X + LEFT * (m * BAR_STEP / 2 + 0.3), CHART_X + RIGHT * (m * BAR_STEP / 2 + 0.3),
-                    color=palette.MUTED, stroke_width=2).shift(UP * base)
+                    color=palette.theme().muted, stroke_width=2).shift(UP * base)
         legend = self._legend(topics)
         bars = self._bars(0, scale, base)
         tag = label(f"feature density {runs[0]['density']:g}", 26).next_to(title, DOWN, buff=0.25)
@@ -153,11 +153,11 @@ class PolysemanticityScene(Scene):
         bottom = float(np.clip(column, None, 0).sum()) * scale
         x = self._bar_x(pos, m) + UP * base
         box = SurroundingRectangle(
-            VGroup(Line(x + UP * top, x + UP * bottom)), color=palette.FOREGROUND,
+            VGroup(Line(x + UP * top, x + UP * bottom)), color=palette.theme().foreground,
             buff=BAR_WIDTH / 2 + 0.08, stroke_width=3,
         )
         why = VGroup(
-            label(f"neuron {k + 1}:", 22, palette.FOREGROUND),
+            label(f"neuron {k + 1}:", 22, palette.theme().foreground),
             label(f"{topics[a]} {column[a]:+.2f}", 22, feature_color(a)),
             label(f"{topics[b]} {column[b]:+.2f}", 22, feature_color(b)),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.1).next_to(legend, LEFT, buff=0.5).align_to(legend, UP)

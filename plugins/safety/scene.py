@@ -72,7 +72,7 @@ class SideEffectsScene(Scene):
         for k in range(self.W.shape[0]):
             bars = repaint(neuron_bars(self.W[k : k + 1], width=0.55, scale=self.scale))
             bars.shift(self._neuron_x(k) + UP * self.axis_y)
-            name = label(f"n{k + 1}", 22, palette.MUTED).move_to(self._neuron_x(k) + UP * (NEURON_BOTTOM - 0.35))
+            name = label(f"n{k + 1}", 22, palette.theme().muted).move_to(self._neuron_x(k) + UP * (NEURON_BOTTOM - 0.35))
             out.append(VGroup(bars, name))
         return out
 
@@ -99,27 +99,27 @@ class SideEffectsScene(Scene):
 
         neurons = self._neurons()
         axis = Line(NEURON_X + LEFT * 2.6 + UP * self.axis_y, NEURON_X + RIGHT * 2.6 + UP * self.axis_y,
-                    color=palette.MUTED, stroke_width=2)
+                    color=palette.theme().muted, stroke_width=2)
         self.add_subcaption(step("neurons"), duration=3.5)
         self.play(FadeIn(axis), *(FadeIn(g) for g in neurons), run_time=1.2)
         self.wait(2.3)
 
         floor = Line(DAMAGE_X + LEFT * (n * DAMAGE_STEP / 2 + 0.2) + BASE,
-                     DAMAGE_X + RIGHT * (n * DAMAGE_STEP / 2 + 0.2) + BASE, color=palette.MUTED, stroke_width=2)
-        heading = label("loss each feature gains", 22, palette.MUTED).move_to(DAMAGE_X + UP * 2.2)
+                     DAMAGE_X + RIGHT * (n * DAMAGE_STEP / 2 + 0.2) + BASE, color=palette.theme().muted, stroke_width=2)
+        heading = label("loss each feature gains", 22, palette.theme().muted).move_to(DAMAGE_X + UP * 2.2)
         full = Line(DAMAGE_X + LEFT * (n * DAMAGE_STEP / 2 + 0.2) + BASE + UP * DAMAGE_SCALE,
                     DAMAGE_X + RIGHT * (n * DAMAGE_STEP / 2 + 0.2) + BASE + UP * DAMAGE_SCALE,
-                    color=palette.MUTED, stroke_width=1).set_opacity(0.6)
-        full_tag = label("as bad as forgetting it", 18, palette.MUTED).next_to(full, UP, buff=0.08)
+                    color=palette.theme().muted, stroke_width=1).set_opacity(0.6)
+        full_tag = label("as bad as forgetting it", 18, palette.theme().muted).next_to(full, UP, buff=0.08)
 
-        box = SurroundingRectangle(neurons[quiet], color=palette.FOREGROUND, buff=0.08)
+        box = SurroundingRectangle(neurons[quiet], color=palette.theme().foreground, buff=0.08)
         damage = self._damage(quiet)
         self.add_subcaption(step("quiet"), duration=4)
         self.play(FadeIn(box), neurons[quiet].animate.set_opacity(0.25), run_time=0.8)
         self.play(FadeIn(floor), FadeIn(heading), FadeIn(full), FadeIn(full_tag), FadeIn(damage), run_time=1.0)
         self.wait(2.2)
 
-        new_box = SurroundingRectangle(neurons[loud], color=palette.FOREGROUND, buff=0.08)
+        new_box = SurroundingRectangle(neurons[loud], color=palette.theme().foreground, buff=0.08)
         self.add_subcaption(step("loud"), duration=4.5)
         self.play(neurons[quiet].animate.set_opacity(1.0), neurons[loud].animate.set_opacity(0.25),
                   Transform(box, new_box), Transform(damage, self._damage(loud)), run_time=1.2)

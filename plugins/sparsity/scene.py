@@ -92,9 +92,9 @@ class SparsityScene(Scene):
         self.play(Write(title), run_time=1.2)
 
         y = UP * 1.3
-        axis = Line(LEFT * SCALE * 1.3 + y, RIGHT * SCALE * 1.3 + y, color=palette.MUTED, stroke_width=2)
-        zero = Line(y + DOWN * 0.12, y + UP * 0.12, color=palette.MUTED, stroke_width=2)
-        axis_name = label("hidden dimension h", 22, palette.MUTED).next_to(axis, DOWN, buff=0.15).align_to(axis, RIGHT)
+        axis = Line(LEFT * SCALE * 1.3 + y, RIGHT * SCALE * 1.3 + y, color=palette.theme().muted, stroke_width=2)
+        zero = Line(y + DOWN * 0.12, y + UP * 0.12, color=palette.theme().muted, stroke_width=2)
+        axis_name = label("hidden dimension h", 22, palette.theme().muted).next_to(axis, DOWN, buff=0.15).align_to(axis, RIGHT)
         arrows, names = VGroup(), VGroup()
         for i, (w, name) in enumerate(zip(self.W, self.names, strict=True)):
             end = y + RIGHT * w * SCALE + UP * 0.05 * (1 if i == 0 else -1)
@@ -113,9 +113,9 @@ class SparsityScene(Scene):
             label(f"{n} read-out", 22, feature_color(i)).move_to(rows_y[i]).to_edge(LEFT, buff=0.6)
             for i, n in enumerate(self.names)))
         x0 = LEFT * 1.2
-        dot = Dot(y, color=palette.FOREGROUND, radius=0.09)
+        dot = Dot(y, color=palette.theme().foreground, radius=0.09)
         bars = self._bars(np.zeros(2), np.zeros(2), rows_y, x0)
-        key = label("outline: the input, i.e. the right answer", 20, palette.MUTED).to_edge(DOWN, buff=0.35)
+        key = label("outline: the input, i.e. the right answer", 20, palette.theme().muted).to_edge(DOWN, buff=0.35)
         self.play(FadeIn(row_names), FadeIn(bars), FadeIn(dot), FadeIn(key), run_time=0.6)
         p = self.pair["density"]
         inputs = [
@@ -142,7 +142,7 @@ class SparsityScene(Scene):
         """Read-out bars (filled) over target outlines (what a perfect model outputs)."""
         group = VGroup()
         for i, (o, t) in enumerate(zip(out, target, strict=True)):
-            goal = Rectangle(width=max(1e-3, BAR * float(t)), height=0.42, stroke_color=palette.MUTED,
+            goal = Rectangle(width=max(1e-3, BAR * float(t)), height=0.42, stroke_color=palette.theme().muted,
                              stroke_width=2, fill_opacity=0)
             goal.move_to(x0 + rows_y[i] + RIGHT * BAR * float(t) / 2)
             bar = Rectangle(width=max(1e-3, BAR * float(o)), height=0.32, stroke_width=0)
@@ -163,16 +163,16 @@ class SparsityScene(Scene):
         self.wait(1.5)
         origin = LEFT * 3.4 + UP * 2.4
         unit = DashedLine(origin + RIGHT * NORM_WIDTH / top, origin + RIGHT * NORM_WIDTH / top + DOWN * 0.3 * n,
-                          color=palette.MUTED, stroke_width=1.5)
-        unit_label = label("‖W_i‖ = 1", 20, palette.MUTED).next_to(unit, UP, buff=0.1)
-        legend = VGroup(label("bar colour: interference", 20, palette.MUTED))
+                          color=palette.theme().muted, stroke_width=1.5)
+        unit_label = label("‖W_i‖ = 1", 20, palette.theme().muted).next_to(unit, UP, buff=0.1)
+        legend = VGroup(label("bar colour: interference", 20, palette.theme().muted))
         for value, text in ((0.0, "none (orthogonal to all others)"), (1.0, "≥ 1 (as strong as the feature itself)")):
             swatch = Square(0.22, stroke_width=0).set_fill(palette.interference_color(value), 1.0)
-            legend.add(VGroup(swatch, label(text, 20, palette.MUTED)).arrange(RIGHT, buff=0.15))
+            legend.add(VGroup(swatch, label(text, 20, palette.theme().muted)).arrange(RIGHT, buff=0.15))
         legend.arrange(DOWN, aligned_edge=LEFT, buff=0.12).to_corner(DOWN + RIGHT, buff=0.5)
         ends = VGroup(
-            label("feature 1 (most important)", 18, palette.MUTED).next_to(origin, LEFT, buff=0.15).shift(DOWN * 0.15),
-            label(f"feature {n}", 18, palette.MUTED).next_to(origin + DOWN * 0.3 * (n - 0.5), LEFT, buff=0.15),
+            label("feature 1 (most important)", 18, palette.theme().muted).next_to(origin, LEFT, buff=0.15).shift(DOWN * 0.15),
+            label(f"feature {n}", 18, palette.theme().muted).next_to(origin + DOWN * 0.3 * (n - 0.5), LEFT, buff=0.15),
         )
         bars = self._norm_bars(runs[0], top, origin)
         info = self._info(runs[0])
@@ -199,5 +199,5 @@ class SparsityScene(Scene):
             label(f"density 1 − S = {run['density']:g}", 30),
             MathTex(rf"\|W\|_F^2 = {run['frobenius_sq']:.2f}", color=feature_color(0)).scale(0.9),
             label(f"{run['features_represented']} features with ‖W_i‖ > {REPRESENTED:g}", 26),
-            label(f"(only {self.m} fit without sharing)", 22, palette.MUTED),
+            label(f"(only {self.m} fit without sharing)", 22, palette.theme().muted),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.25).move_to(RIGHT * 3.6 + UP * 0.8)

@@ -93,7 +93,7 @@ class SuperpositionScene(Scene):
 
         formula = MathTex(
             r"D_i = \frac{\|W_i\|^2}{\sum_j (\hat W_i \cdot W_j)^2}",
-            color=palette.FOREGROUND,
+            color=palette.theme().foreground,
         ).scale(0.9).move_to(RIGHT * 3.2 + UP * 1.6)
         self.add_subcaption(step("formula"), duration=2)
         self.play(Write(formula), run_time=1.5)
