@@ -160,3 +160,24 @@ def test_a_plugin_scene_draws_in_the_light_theme() -> None:
                 if opacity > 0 and color.to_hex()[:7].lower() == palette.PAPER:
                     hidden.append(type(part).__name__)
     assert not hidden, f"drawn white on white: {hidden}"
+
+
+def test_the_pipeline_renders_each_theme_once_and_keeps_them_apart(fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    monkeypatch.setenv("FAKE_VIDEO", "1")
+    course = fake.load("alpha")
+    reg = course.get("alpha")
+    arts = {}
+    statuses = []
+    for theme in ("light", "dark", "light"):
+        art = pipeline.produce(reg, pipeline.Options(theme=theme))
+        assert art is not None and art.video is not None
+        with Image.open(art.video.poster) as im:
+            corner = np.asarray(im.convert("RGB"))[1, 1].astype(int)
+        assert np.abs(corner - _rgb(palette.THEMES[theme].background)).max() <= 3
+        arts.setdefault(theme, art)
+        statuses.append(next(r.status for r in art.records if r.stage == "video"))
+    assert arts["light"].video is not None and arts["dark"].video is not None
+    assert arts["light"].video.video != arts["dark"].video.video  # two cache entries
+    assert statuses == ["built", "built", "cached"]
