@@ -12,16 +12,29 @@ from helpers import course_json
 from course import Result
 from course_plugins.sparsity import CONCEPT
 from course_plugins.sparsity.analysis import _dense_split
-from course_plugins.sparsity.experiment import MODELS, Settings, expected_loss, phase_grid
+from course_plugins.sparsity.experiment import MODELS, Settings, expected_loss, phase_grid, phase_grid_3
 from course_plugins.sparsity.phases import (
     DEDICATED,
+    DROP_1,
+    DROP_3,
+    JOINT,
     NOT_LEARNED,
     OTHER,
+    OTHER_3,
+    PAIR_3,
+    PAIR_12,
+    PAPER_PHASES_3,
     SUPERPOSITION,
     antipodal_boundary,
+    boundary_3,
     classify_phase,
+    classify_phase_3,
     ideal_losses,
+    ideal_losses_3,
     ideal_phase,
+    ideal_phase_3,
+    ideal_weights_3,
+    is_blend,
 )
 
 RUN_KEYS = {"model", "sparsity", "density", "frobenius_sq", "features_represented", "feature_norms",
@@ -106,6 +119,149 @@ def test_expected_loss_matches_sampling(model):
     x = sample_batch(cfg, 100_000, seed=3).double()
     sampled = loss_per_instance(torch.tensor(W), torch.tensor(b), x, torch.tensor(imp)[:, None, :], model).numpy()
     assert exact == pytest.approx(sampled, rel=0.03)
+
+
+# --------------------------------------------------------------------------- n = 3, m = 2
+
+C, S_ = np.cos(2 * np.pi / 3), np.sin(2 * np.pi / 3)
+
+
+@pytest.mark.parametrize(
+    "W, expected",
+    [
+        ([[1, 0, 0], [0, 1, 0]], DROP_3),
+        ([[0.9, 0.1, 0.02], [-0.1, 1.05, 0.3]], DROP_3),  # W_3 below the cut
+        ([[0, 1, 0], [0, 0, 1]], DROP_1),
+        ([[1, 0, 0], [0, 0, 1]], DROP_1),  # feature 2 dropped: the same class by symmetry
+        ([[0.55, -0.84, 0], [0, 0, 1]], DROP_1),  # dense-data blend of 1 and 2 (‖W‖_F² = 2)
+        ([[1, 0, 0], [0, 1, -1]], PAIR_3),
+        ([[0, 1, 0], [1, 0, -0.8]], PAIR_3),  # feature 3 antipodal with feature 1, shorter
+        ([[1, -1, 0], [0, 0, 1]], PAIR_12),
+        ([[1, C, C], [0, S_, -S_]], JOINT),
+        ([[1, 1, 0], [0, 0, 1]], OTHER_3),  # 1 and 2 in the same direction: no candidate
+        ([[0.71, 0.71, 0], [0.0, 0.0, 0.0]], OTHER_3),  # rank 1
+        ([[0.8, 0.8, 0.1], [-0.5, 0.5, 0.8]], OTHER_3),  # no superposition, v between the axes
+    ],
+)
+def test_classify_phase_3_on_hand_made_weights(W, expected):
+    assert classify_phase_3(np.array(W, dtype=float)) == expected
+
+
+def test_classify_phase_3_ignores_rotations_of_the_hidden_plane():
+    rng = np.random.default_rng(0)
+    for name in (DROP_3, DROP_1, PAIR_3, PAIR_12, JOINT):
+        W, _ = ideal_weights_3(name)
+        for _ in range(5):
+            Q, _r = np.linalg.qr(rng.normal(size=(2, 2)))
+            assert classify_phase_3(Q @ W) == name
+    # the blend is counted as W⊥[1,0,0], and is_blend tells it from a dropped feature
+    assert is_blend([[0.55, -0.84, 0], [0, 0, 1]]) and not is_blend(ideal_weights_3(DROP_1)[0])
+
+
+@pytest.mark.parametrize("r, p", [(0.3, 0.4), (1.0, 0.15), (4.0, 0.2)])
+def test_closed_forms_3_match_the_engine_on_hand_built_weights(r, p):
+    """The chapter's formulas against the training engine's own loss on sampled data."""
+    import torch
+
+    from course.engine import ToyConfig, loss_per_instance, sample_batch
+
+    names = (DROP_3, DROP_1, PAIR_3, PAIR_12, JOINT)
+    built = [ideal_weights_3(k) for k in names]
+    W = np.array([w for w, _ in built])
+    b = np.array([mask * p / 2 for _, mask in built])
+    imp = np.tile([1.0, 1.0, r], (len(names), 1))
+    cfg = ToyConfig.sweep(3, 2, importance=imp, density=np.full((len(names), 3), p))
+    x = sample_batch(cfg, 400_000, seed=5).double()
+    sampled = loss_per_instance(torch.tensor(W), torch.tensor(b), x, torch.tensor(imp)[:, None, :], "relu").numpy()
+    exact = expected_loss(W, b, imp, np.full(len(names), p), "relu", mc_samples=200_000)
+    want = ideal_losses_3(r, p)
+    for k, got_s, got_e in zip(names, sampled, exact, strict=True):
+        assert got_s == pytest.approx(want[k], rel=0.05), k
+        assert got_e == pytest.approx(want[k], rel=0.02), k
+
+
+def test_closed_forms_3_at_low_density():
+    """At density 0.02 a sample holds too few collisions; the exact loss (one active
+    feature integrated, two or more by Monte Carlo on collisions only) still matches."""
+    r, p = 2.0, 0.02
+    names = (DROP_3, DROP_1, PAIR_3, PAIR_12, JOINT)
+    built = [ideal_weights_3(k) for k in names]
+    W = np.array([w for w, _ in built])
+    b = np.array([mask * p / 2 for _, mask in built])
+    exact = expected_loss(W, b, np.tile([1.0, 1.0, r], (len(names), 1)), np.full(len(names), p), "relu",
+                          mc_samples=200_000)
+    want = ideal_losses_3(r, p)
+    assert exact == pytest.approx([want[k] for k in names], rel=0.02)
+
+
+def test_closed_form_layout_3():
+    # dense: the least important feature is dropped; sparse: a pair; the triple point at (1, 4/7)
+    assert ideal_phase_3(0.5, 1.0) == DROP_3 and ideal_phase_3(2.0, 1.0) == DROP_1
+    assert ideal_phase_3(0.5, 0.05) == PAIR_3 and ideal_phase_3(2.0, 0.05) == PAIR_12
+    assert boundary_3(np.array([1.0]))[0] == pytest.approx(4 / 7)
+    for r in (0.1, 0.5, 2.0, 10.0):
+        p = float(boundary_3(np.array([r]))[0])
+        L = ideal_losses_3(r, p)
+        assert min(L[PAIR_3], L[PAIR_12]) == pytest.approx(min(L[DROP_3], L[DROP_1]))
+    # the unit triangle never has the lowest loss (the chapter's argument), at any point
+    for r in np.logspace(-1, 1, 41):
+        for p in np.logspace(-3, 0, 31):
+            L = ideal_losses_3(r, p)
+            assert L[JOINT] > min(L[c] for c in PAPER_PHASES_3)
+
+
+def test_phase_grid_3_rows_are_densities():
+    imp, dens = phase_grid_3([0.1, 10.0], [1.0, 0.1, 0.01])
+    assert imp.shape == dens.shape == (6, 3)
+    assert imp[:, :2].tolist() == [[1.0, 1.0]] * 6 and imp[:2, 2].tolist() == [0.1, 10.0]
+    assert dens[2:4].tolist() == [[0.1] * 3] * 2
+
+
+def ideal_result_3(seed: int = 0) -> Result:
+    """The phase-3 part of a result built from the closed-form winners' hand-built
+    weights (no training), rotated at random in the hidden plane."""
+    s = Settings().phase3
+    rel, dens = s.relative_importance, s.density
+    imp, prob = phase_grid_3(rel, dens)
+    rng = np.random.default_rng(seed)
+    Ws, bs = [], []
+    for d in dens:
+        for r in rel:
+            W, mask = ideal_weights_3(ideal_phase_3(r, d))
+            Q, _r = np.linalg.qr(rng.normal(size=(2, 2)))
+            Ws.append(Q @ W)
+            bs.append(mask * d / 2)
+    W, b = np.array(Ws), np.array(bs)
+    loss = expected_loss(W, b, imp, prob[:, 0], "relu", mc_samples=4096)
+    arrays = {"phase3_W": W, "phase3_b": b, "phase3_W_all": W[:, None], "phase3_loss": loss,
+              "phase3_importance": imp, "phase3_density": prob}
+    return Result("sparsity", {}, 0, arrays=arrays, info={
+        "phase3_relative_importance": list(rel), "phase3_density": list(dens)})
+
+
+def _claims_3_on(result: Result) -> dict[str, bool]:
+    from course_plugins.sparsity.analysis import _claims_3, phase3_metrics
+
+    return {j.id: j.holds for j in _claims_3(phase3_metrics(result))}
+
+
+#: the phase-3 claims -> the controls that must fail them
+CONTROLS_3 = {
+    "sparsity-phase3-regions": ("untrained", "reversed densities", "joint superposition"),
+    "sparsity-phase3-layout": ("untrained", "reversed densities", "swapped phase3 features"),
+    "sparsity-phase3-near-ideal": ("untrained", "reversed densities", "swapped phase3 features"),
+    "sparsity-phase3-no-joint": ("untrained", "joint superposition"),
+}
+
+
+def test_phase3_claims_on_hand_built_weights_and_their_controls():
+    """The claims hold on the closed-form winners and fail on every control."""
+    result = ideal_result_3()
+    assert all(_claims_3_on(result).values()), _claims_3_on(result)
+    for name in {c for names in CONTROLS_3.values() for c in names}:
+        got = _claims_3_on(MAKERS[name](result))
+        held = [cid for cid, names in CONTROLS_3.items() if name in names and got[cid]]
+        assert held == [], name
 
 
 @pytest.fixture(scope="module")
@@ -215,16 +371,39 @@ def untrained_weights(result: Result, seed: int = 0) -> Result:
     """Every sweep replaced by the engine's initialisation (Xavier normal, zero bias)."""
     rng = np.random.default_rng(seed)
     out = {}
-    for model in (*MODELS, "arrows"):
+    for model in (*MODELS, "arrows") if f"{MODELS[0]}_W" in result.arrays else ():
         W = result[f"{model}_W"]
         levels, m, n = W.shape
         Wu, bu = rng.normal(size=W.shape) * np.sqrt(2 / (m + n)), np.zeros((levels, n))
         out.update({f"{model}_W": Wu, f"{model}_b": bu,
                     f"{model}_loss": _losses(Wu, bu, "linear" if model == "linear" else "relu", result, model)})
-    P = rng.normal(size=result["phase_W"].shape) * np.sqrt(2 / 3)
-    out.update(phase_W=P, phase_b=np.zeros(result["phase_b"].shape), phase_W_all=P[:, None],
-               phase_loss_all=np.zeros((len(P), 1)))
+    if "phase_W" in result.arrays:
+        P = rng.normal(size=result["phase_W"].shape) * np.sqrt(2 / 3)
+        out.update(phase_W=P, phase_b=np.zeros(result["phase_b"].shape), phase_W_all=P[:, None],
+                   phase_loss_all=np.zeros((len(P), 1)))
+    W3 = rng.normal(size=result["phase3_W"].shape) * np.sqrt(2 / 5)
+    out.update(_phase3(result, W3, np.zeros(result["phase3_b"].shape)))
     return _swap(result, **out)
+
+
+def _phase3(result: Result, W: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+    """The n = 3 grid's kept weights replaced (each point's only seed), with their exact losses."""
+    loss = expected_loss(W, b, result["phase3_importance"], result["phase3_density"][:, 0], "relu",
+                         mc_samples=4096)
+    return {"phase3_W": W, "phase3_b": b, "phase3_W_all": W[:, None], "phase3_loss": loss}
+
+
+def swapped_phase3_features(result: Result) -> Result:
+    """The n = 3 grid's features 1 and 3 exchanged in the kept weights."""
+    order = [2, 1, 0]
+    return _swap(result, **_phase3(result, result["phase3_W"][..., order].copy(), result["phase3_b"][..., order].copy()))
+
+
+def joint_superposition(result: Result) -> Result:
+    """Every point of the n = 3 grid given the hand-built W⊥[1,1,1] triangle."""
+    W, _ = ideal_weights_3(JOINT)
+    n = len(result["phase3_W"])
+    return _swap(result, **_phase3(result, np.repeat(W[None], n, axis=0), np.zeros((n, 3))))
 
 
 def swapped_models(result: Result) -> Result:
@@ -239,13 +418,18 @@ def swapped_models(result: Result) -> Result:
 def reversed_densities(result: Result) -> Result:
     """Each density given the weights trained at another (the order reversed)."""
     out = {}
-    for model in MODELS:
+    for model in MODELS if f"{MODELS[0]}_W" in result.arrays else ():
         W, b = result[f"{model}_W"][::-1].copy(), result[f"{model}_b"][::-1].copy()
         out.update({f"{model}_W": W, f"{model}_b": b, f"{model}_loss": _losses(W, b, model, result, model)})
-    rows = len(result.info["phase_density"])
-    for key in ("phase_W", "phase_b", "phase_W_all", "phase_loss_all"):
-        a = result[key]
-        out[key] = a.reshape(rows, -1, *a.shape[1:])[::-1].reshape(a.shape).copy()
+    if "phase_W" in result.arrays:
+        rows = len(result.info["phase_density"])
+        for key in ("phase_W", "phase_b", "phase_W_all", "phase_loss_all"):
+            a = result[key]
+            out[key] = a.reshape(rows, -1, *a.shape[1:])[::-1].reshape(a.shape).copy()
+    rows = len(result.info["phase3_density"])
+    W3, b3 = (result[k].reshape(rows, -1, *result[k].shape[1:])[::-1].reshape(result[k].shape).copy()
+              for k in ("phase3_W", "phase3_b"))
+    out.update(_phase3(result, W3, b3))
     return _swap(result, **out)
 
 
@@ -266,9 +450,11 @@ CONTROLS = {
     "sparsity-dense-relu-like-linear": ("untrained", "reversed densities"),
     "sparsity-phase-regions": ("untrained", "reversed densities"),
     "sparsity-phase-dense-split": ("untrained", "reversed densities", "swapped phase features"),
+    **CONTROLS_3,
 }
 MAKERS = {"untrained": untrained_weights, "swapped models": swapped_models, "reversed densities": reversed_densities,
-          "swapped phase features": swapped_phase_features, "biases zeroed": biases_zeroed}
+          "swapped phase features": swapped_phase_features, "biases zeroed": biases_zeroed,
+          "swapped phase3 features": swapped_phase3_features, "joint superposition": joint_superposition}
 
 
 def verdicts(concept, result: Result) -> dict[str, bool]:
@@ -302,9 +488,13 @@ def fake_result(seed: int = 0) -> Result:
                   arrows_importance=a.importance_decay ** np.arange(a.n_features)[None],
                   arrows_density=np.full((1, a.n_features), 1 - a.sparsity),
                   phase_W=np.zeros((len(rel) * len(pdens), 1, 2)), phase_b=np.zeros((len(rel) * len(pdens), 2)))
+    imp3, dens3 = phase_grid_3(s.phase3.relative_importance, s.phase3.density)
+    arrays.update(phase3_W=np.zeros((len(imp3), 2, 3)), phase3_b=np.zeros((len(imp3), 3)),
+                  phase3_importance=imp3, phase3_density=dens3)
     result = Result("sparsity", asdict(s), 0, arrays=arrays, info={
         "densities": list(s.densities), "models": list(MODELS), "relative_importance": list(rel),
-        "phase_density": list(pdens)})
+        "phase_density": list(pdens), "phase3_relative_importance": list(s.phase3.relative_importance),
+        "phase3_density": list(s.phase3.density)})
     return untrained_weights(result, seed)
 
 
@@ -395,7 +585,7 @@ def test_figures_and_scene_from_a_quick_run(tmp_path):
     result, _ = experiment(reg, quick=True)
     met = metrics(reg, result)
     figs = CONCEPT.figures(result, met, tmp_path)
-    assert {f.name for f in figs} == {"basic_linear", "basic_relu", "phase"}
+    assert {f.name for f in figs} == {"basic_linear", "basic_relu", "phase", "phase3"}
     for f in describe(reg, met, figs, None, [], False).figures:  # captions and alt texts from the words
         assert f.path.stat().st_size > 10_000 and f.caption and f.alt
         assert str(met["n_features"]) in f.alt or "relative importance" in f.alt

@@ -12,13 +12,22 @@ from course import jsonable as _f
 from course import metrics as M
 from course_plugins.sparsity.phases import (
     DEDICATED,
+    JOINT,
     NOT_LEARNED,
+    NULL_TOLERANCE,
     OTHER,
+    PAPER_PHASES_3,
     PHASES,
+    PHASES_3,
+    SUPERPOSED_3,
     SUPERPOSITION,
+    SUPERPOSITION_MARGIN,
     antipodal_boundary,
     classify_phase,
+    classify_phase_3,
+    ideal_losses_3,
     ideal_phase,
+    is_blend,
 )
 
 #: a seed of another class within this relative loss of the kept one marks a near tie
@@ -63,6 +72,7 @@ def metrics(result: Result) -> dict[str, Any]:
         "norm_threshold": M.REPRESENTED,
         "orthogonal_threshold": ORTHOGONAL,
         "phase_diagram": phase_metrics(result),
+        "phase_diagram_3": phase3_metrics(result),
     }
 
 
@@ -115,6 +125,71 @@ def phase_metrics(result: Result) -> dict[str, Any]:
         "all_superposition_from": _all_superposition_from(dens, classes),
         "example": _example(rel, dens, classes, W, b),
         "jump": _jump(rel, dens, classes, W),
+    }
+
+
+def phase3_metrics(result: Result) -> dict[str, Any]:
+    """The n = 3, m = 2 diagram as JSON: each point's class (kept model and every
+    seed), the closed-form candidates' losses and winner, and the kept loss
+    against the best candidate's."""
+    rel = [float(r) for r in result.info["phase3_relative_importance"]]
+    dens = [float(d) for d in result.info["phase3_density"]]
+    R, D = len(rel), len(dens)
+    W = result["phase3_W"].reshape(D, R, 2, 3).astype(np.float64)
+    b = result["phase3_b"].reshape(D, R, 3).astype(np.float64)
+    W_all = result["phase3_W_all"].astype(np.float64)
+    seeds = W_all.shape[1]
+    loss = np.asarray(result["phase3_loss"], dtype=np.float64).reshape(D, R)
+    classes = [[classify_phase_3(W[i, j]) for j in range(R)] for i in range(D)]
+    seed_classes = [[[classify_phase_3(W_all[i * R + j, s]) for s in range(seeds)] for j in range(R)]
+                    for i in range(D)]
+    ideal = [[ideal_losses_3(r, d) for r in rel] for d in dens]
+    # the candidates within a hair of the lowest closed-form loss (at r = 1 two tie by symmetry)
+    winners = [[[k for k in PAPER_PHASES_3 if ideal[i][j][k] <= min(ideal[i][j][c] for c in PAPER_PHASES_3)
+                 * (1 + 1e-9)] for j in range(R)] for i in range(D)]
+    best_ideal = np.array([[min(ideal[i][j][c] for c in PAPER_PHASES_3) for j in range(R)] for i in range(D)])
+    ratio = loss / best_ideal
+    agree = sum(classes[i][j] in winners[i][j] for i in range(D) for j in range(R))
+    flat = [c for row in classes for c in row]
+    flat_all = [c for row in seed_classes for pt in row for c in pt]
+    densest, sparsest = int(np.argmax(dens)), int(np.argmin(dens))
+    joint_points = [[rel[j], dens[i]] for i in range(D) for j in range(R) if JOINT in seed_classes[i][j]]
+    return {
+        "relative_importance": rel,
+        "density": dens,
+        "classes": classes,
+        "seed_classes": seed_classes,
+        "W": _f(W),
+        "bias": _f(b),
+        "loss": _f(loss, 9),
+        "ideal_losses": [[{k: _f(v, 9) for k, v in pt.items()} for pt in row] for row in ideal],
+        "ideal_winners": winners,
+        "agreement_with_ideal": _f(agree / (R * D), 4),
+        # where the kept class is not the closed-form winner: by how much its own candidate loses
+        "disagreements": [{"relative_importance": rel[j], "density": dens[i], "class": classes[i][j],
+                           "ideal": winners[i][j],
+                           "ideal_ratio": _f(ideal[i][j][classes[i][j]] / best_ideal[i, j], 4)
+                           if classes[i][j] in PAPER_PHASES_3 else None,
+                           "trained_ratio": _f(ratio[i, j], 4)}
+                          for i in range(D) for j in range(R) if classes[i][j] not in winners[i][j]],
+        "loss_over_ideal": _f(ratio, 4),
+        "loss_over_ideal_range": [_f(ratio.min(), 4), _f(ratio.max(), 4)],
+        "counts": {c: flat.count(c) for c in PHASES_3},
+        "seed_counts": {c: flat_all.count(c) for c in PHASES_3},
+        "blends": int(sum(is_blend(W[i, j]) for i in range(D) for j in range(R))),
+        "joint_seeds": flat_all.count(JOINT),
+        "joint_points": joint_points,
+        "joint_kept": flat.count(JOINT),
+        "n_seeds": int(seeds),
+        "n_models": int(seeds * R * D),
+        "dense_density": dens[densest],
+        "dense_classes": classes[densest],
+        "sparse_density": dens[sparsest],
+        "sparse_classes": classes[sparsest],
+        "null_tolerance": NULL_TOLERANCE,
+        "superposition_margin": SUPERPOSITION_MARGIN,
+        "seed_agreement": _f([[seed_classes[i][j].count(classes[i][j]) / seeds for j in range(R)]
+                              for i in range(D)], 3),
     }
 
 
@@ -183,6 +258,14 @@ FRO_STEP_SLACK = 0.5
 FRO_GROWTH = 1
 #: at the sparsest density of the phase grid at least this fraction is superposition
 SPARSE_SUPERPOSITION = 0.5
+#: the n = 3 diagram: at least this many of the paper's four regions among the kept models
+REGIONS_3 = 3
+#: the n = 3 classes agree with the closed-form winner at at least this fraction of the grid
+LAYOUT_3 = 0.75
+#: the kept n = 3 model's loss lies within this fraction of the best candidate's at every point
+NEAR_IDEAL_3 = 0.2
+#: at least this fraction of the kept n = 3 models is one of the paper's four candidates
+CANDIDATES_3 = 0.9
 #: the dense row's split between not learned and dedicated lies in this range
 #: of relative importance, around 1
 SPLIT_RANGE = (0.5, 2.0)
@@ -250,4 +333,44 @@ def claims(metrics: dict[str, Any]) -> list[Judgement]:
         lo < hi and SPLIT_RANGE[0] <= lo <= 1.0 <= hi <= SPLIT_RANGE[1] and SUPERPOSITION not in pd_["dense_classes"],
         {"lo": lo, "hi": hi, "range": list(SPLIT_RANGE), "points": len(pd_["dense_classes"])},
     ))
+    if "phase_diagram_3" in metrics:
+        out.extend(_claims_3(metrics["phase_diagram_3"]))
     return out
+
+
+def _claims_3(p3: dict[str, Any]) -> list[Judgement]:
+    """The n = 3, m = 2 diagram's claims."""
+    counts = p3["counts"]
+    points = len(p3["density"]) * len(p3["relative_importance"])
+    found = [c for c in PAPER_PHASES_3 if counts[c] > 0]
+    dense_sup = sum(c in SUPERPOSED_3 for c in p3["dense_classes"])
+    sparse_sup = sum(c in SUPERPOSED_3 for c in p3["sparse_classes"])
+    lo, hi = p3["loss_over_ideal_range"]
+    paper = sum(counts[c] for c in PAPER_PHASES_3)
+    return [
+        Judgement(
+            "sparsity-phase3-regions",
+            len(found) >= REGIONS_3 and dense_sup == 0 and sparse_sup == len(p3["sparse_classes"]),
+            {"found": found, "counts": counts, "min_regions": REGIONS_3, "points": points,
+             "dense_density": p3["dense_density"], "dense_superposed": dense_sup,
+             "sparse_density": p3["sparse_density"], "sparse_superposed": sparse_sup,
+             "row": len(p3["sparse_classes"])},
+        ),
+        Judgement(
+            "sparsity-phase3-layout",
+            p3["agreement_with_ideal"] >= LAYOUT_3,
+            {"agreement": p3["agreement_with_ideal"], "min": LAYOUT_3, "points": points,
+             "disagreements": len(p3["disagreements"])},
+        ),
+        Judgement(
+            "sparsity-phase3-near-ideal",
+            1 - NEAR_IDEAL_3 <= lo and hi <= 1 + NEAR_IDEAL_3,
+            {"lo": lo, "hi": hi, "tol": NEAR_IDEAL_3, "points": points},
+        ),
+        Judgement(
+            "sparsity-phase3-no-joint",
+            p3["joint_kept"] == 0 and paper >= CANDIDATES_3 * points,
+            {"joint_kept": p3["joint_kept"], "joint_seeds": p3["joint_seeds"], "models": p3["n_models"],
+             "paper": paper, "points": points, "min": CANDIDATES_3},
+        ),
+    ]

@@ -12,10 +12,18 @@ from course.figures import GRAM_CMAP, INTERFERENCE_CMAP, save, style
 from course_animations import palette
 from course_plugins.sparsity.phases import (
     DEDICATED,
+    DROP_1,
+    DROP_3,
+    JOINT,
     NOT_LEARNED,
     OTHER,
+    OTHER_3,
+    PAIR_3,
+    PAIR_12,
+    PHASES_3,
     SUPERPOSITION,
     antipodal_boundary,
+    boundary_3,
 )
 
 #: one colour per phase-diagram class
@@ -26,6 +34,25 @@ PHASE_COLORS = {
     OTHER: palette.INK,
 }
 
+#: one colour per class of the n = 3 diagram
+PHASE_3_COLORS = {
+    DROP_3: "#cbd5e1",
+    DROP_1: palette.FEATURES[1],
+    PAIR_3: palette.FEATURES[2],
+    PAIR_12: palette.FEATURES[3],
+    JOINT: palette.FEATURES[4],
+    OTHER_3: palette.INK,
+}
+#: what each class of the n = 3 diagram means, for the legend
+PHASE_3_LABELS = {
+    DROP_3: "W⊥[0,0,1]: feature 3 not represented",
+    DROP_1: "W⊥[1,0,0]: feature 1 or 2 not represented",
+    PAIR_3: "W⊥[0,1,1]: feature 3 antipodal with 1 or 2",
+    PAIR_12: "W⊥[1,1,0]: features 1 and 2 antipodal",
+    JOINT: "W⊥[1,1,1]: all three 120° apart",
+    OTHER_3: "other",
+}
+
 
 def draw(result: Result, metrics: dict[str, Any], outdir: Path) -> dict[str, Path]:
     """The figures of the chapter, by name (their words are in words.md.j2)."""
@@ -34,6 +61,8 @@ def draw(result: Result, metrics: dict[str, Any], outdir: Path) -> dict[str, Pat
         runs = [r for r in metrics["runs"] if r["model"] == model]
         out[f"basic_{model}"] = basic_results(result, runs, model, outdir / f"sparsity-basic-{model}.png")
     out["phase"] = phase_diagram(metrics["phase_diagram"], outdir / "sparsity-phase-diagram.png")
+    if "phase_diagram_3" in metrics:
+        out["phase3"] = phase_diagram_3(metrics["phase_diagram_3"], outdir / "sparsity-phase-diagram-3.png")
     return out
 
 
@@ -164,4 +193,51 @@ def phase_diagram(pd_: dict[str, Any], path: Path) -> Path:
         dot = ax.scatter([], [], s=9, color=palette.INK, label="near tie between two classes")
         ax.legend(handles=handles + line_handles + [dot], loc="upper center", bbox_to_anchor=(0.5, -0.13),
                   ncol=2, frameon=False, fontsize=palette.FONT_SIZE - 1)
+        return save(fig, path)
+
+
+def phase_diagram_3(p3: dict[str, Any], path: Path) -> Path:
+    """The n = 3, m = 2 classes of the kept models on the (relative importance of
+    feature 3, density) grid, with the closed-form boundaries of the paper's four
+    candidates; a ring marks a point where some seed found W⊥[1,1,1]."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    rel, dens = p3["relative_importance"], p3["density"]
+    order = list(PHASES_3)
+    codes = np.array([[order.index(c) for c in row] for row in p3["classes"]])
+    with style():
+        fig, ax = plt.subplots(figsize=(6.4, 6.8))
+        cmap = ListedColormap([PHASE_3_COLORS[c] for c in order])
+        ax.pcolormesh(_edges(rel), _edges(dens), codes, cmap=cmap, vmin=-0.5, vmax=len(order) - 0.5,
+                      edgecolors=palette.PAPER, linewidth=0.6)
+        e_rel, e_dens = _edges(rel), _edges(dens)
+        r_fine = np.logspace(np.log10(e_rel.min()), np.log10(e_rel.max()), 200)
+        ax.plot(r_fine, boundary_3(r_fine), color=palette.INK, lw=1.6, ls="--", zorder=4,
+                label="closed form: superposition wins below")
+        ax.plot([1, 1], [e_dens.min(), e_dens.max()], color=palette.INK, lw=1.6, ls=":", zorder=4,
+                label="closed form: feature 3 matters as much as 1 and 2")
+        joint = p3["joint_points"]
+        if joint:
+            ax.scatter([q[0] for q in joint], [q[1] for q in joint], s=70, facecolors="none",
+                       edgecolors=palette.INK, linewidths=1.2, zorder=5,
+                       label="some seed found W⊥[1,1,1]" + (" (never the best)" if not p3["joint_kept"] else ""))
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(e_rel.min(), e_rel.max())
+        ax.set_ylim(e_dens.min(), e_dens.max())  # dense data at the top
+        ticks = [t for t in (0.1, 0.3, 1, 3, 10) if e_rel.min() <= t <= e_rel.max()]
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ticks = [t for t in (0.01, 0.03, 0.1, 0.3, 1) if e_dens.min() <= t <= e_dens.max()]
+        ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
+        ax.minorticks_off()
+        ax.set_xlabel("relative importance of feature 3 (features 1 and 2 have 1)")
+        ax.set_ylabel("feature density 1 − S")
+        ax.set_title("n = 3 features, m = 2 dimensions (ReLU output)")
+        handles = [Patch(color=PHASE_3_COLORS[c], label=PHASE_3_LABELS[c]) for c in order
+                   if p3["counts"].get(c) or c in order[:4]]
+        line_handles, _ = ax.get_legend_handles_labels()
+        ax.legend(handles=handles + line_handles, loc="upper center", bbox_to_anchor=(0.5, -0.13),
+                  ncol=2, frameon=False, fontsize=palette.FONT_SIZE - 2)
         return save(fig, path)
