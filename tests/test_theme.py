@@ -141,6 +141,8 @@ def test_a_linear_scale_would_hide_small_entries(theme: str) -> None:
 def test_a_plugin_scene_draws_in_the_light_theme() -> None:
     """A real scene (which reads colours while it is constructed): white background,
     and nothing it shows is drawn white on white."""
+    from manim import VMobject
+
     from course.plugins import PluginInfo, Registered
     from course_plugins.features_as_directions import CONCEPT
 
@@ -153,7 +155,7 @@ def test_a_plugin_scene_draws_in_the_light_theme() -> None:
     hidden = []
     for mob in scene.mobjects:
         for part in mob.get_family():
-            if part.get_num_points() == 0:
+            if not isinstance(part, VMobject) or part.get_num_points() == 0:
                 continue
             stroke = part.get_stroke_opacity() if part.get_stroke_width() > 0 else 0.0
             for color, opacity in ((part.get_stroke_color(), stroke), (part.get_fill_color(), part.get_fill_opacity())):
