@@ -281,9 +281,11 @@ def test_scene_ends_with_three_arrows_and_a_gram_matrix():
     assert narration[-1].endswith("squeezing features in are different things.")
     frame = np.asarray(scene.renderer.get_frame())[..., :3].astype(int)
     left = frame[:, : frame.shape[1] // 2]
-    # the third feature's arrow (pink) is drawn on the left
-    pink = np.array([0xF4, 0x72, 0xB6])
-    assert (np.abs(left - pink).sum(axis=-1) < 60).sum() > 50
+    # the third feature's arrow, in the third feature colour, is drawn on the left
+    from course import palette
+
+    third = np.array([int(palette.feature_color(2)[k : k + 2], 16) for k in (1, 3, 5)])
+    assert (np.abs(left - third).sum(axis=-1) < 60).sum() > 50
     # a 3 × 3 WᵀW heat map on the right has red diagonal cells
     right = frame[:, frame.shape[1] // 2 :]
     assert ((right[..., 0] > 180) & (right[..., 1] < 80) & (right[..., 2] < 80)).sum() > 200

@@ -165,5 +165,7 @@ def test_directions_scene_constructs_and_ends_on_the_full_picture(directions_qui
     background = np.array([0x0F, 0x17, 0x2A])
     differs = np.abs(frame[..., :3].astype(int) - background).sum(axis=-1) > 30
     assert differs.mean() > 0.02, "the last frame is nearly empty"
-    amber = np.array([0xF5, 0x9E, 0x0B])
-    assert (np.abs(frame[..., :3].astype(int) - amber).sum(axis=-1) < 40).sum() > 50, "feature 1's arrow is missing"
+    from course import palette
+
+    first = np.array([int(palette.feature_color(0)[k : k + 2], 16) for k in (1, 3, 5)])
+    assert (np.abs(frame[..., :3].astype(int) - first).sum(axis=-1) < 40).sum() > 50, "feature 1's arrow is missing"
