@@ -17,28 +17,92 @@ with a cache folder of its own (fresh unless --cache names one):
 6. warm-fresh  nothing changed, but Sphinx rebuilds every page (--fresh), to
                show what Sphinx's incremental build saves.
 
-Targets (on the 2-core machine): cold <= 10 min at the default quality,
-warm <= 15 s, edit and words <= 10 s; and the words build must train and
-render nothing, the scene build render exactly one video and train nothing
-(read from the build's summary). Prints a table and, last, one line::
+Budgets (issue 18, on an idle 2-core machine): cold <= 3 min at the
+default quality, warm < 2 s, edit and words < 10 s, and the cold build's
+peak memory < 4 GB (the resident memory of the whole process tree, sampled
+every 0.2 s); the words build must train and render nothing, the scene build
+render exactly one video and train nothing (read from the build's summary).
+The first lines say on which machine, when, and under what load it ran.
+Prints a table and, last, one line::
 
-    cold_s=... warm_s=... edit_s=... words_s=... scene_s=... warm_fresh_s=...
+    cold_s=... warm_s=... edit_s=... words_s=... scene_s=... warm_fresh_s=... cold_peak_gb=...
 
 Run: python benchmarks/bench_build.py [--jobs N] [--quality low] [--slug superposition]
-     [--cache DIR] [--out DIR] [--skip-cold] [--keep-going]
+     [--profile default|paper] [--device cpu|cuda] [--cache DIR] [--out DIR] [--skip-cold] [--keep-going]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
+import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-TARGETS = {"cold": 600.0, "warm": 15.0, "edit": 10.0, "words": 10.0}
+#: seconds (and, for the cold build, GB of peak memory) each build may take
+TARGETS = {"cold": 180.0, "warm": 2.0, "edit": 10.0, "words": 10.0}
+PEAK_GB = 4.0
+
+
+def machine() -> str:
+    """CPU model, cores, load and date: where the figures were measured."""
+    try:
+        found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
+        cpu = found.group(1).strip() if found else platform.processor()
+        load = Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        cpu, load = platform.processor() or platform.machine(), "?"
+    return (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; CPU: {cpu}; {os.cpu_count()} logical CPUs; "
+            f"load average {load} at the start")
+
+
+def _tree_rss(root: int) -> int:
+    """Bytes resident in process ``root`` and all its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            pages = int((d / "statm").read_text().split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        pid = int(d.name)
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = pages * os.sysconf("SC_PAGE_SIZE")
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo += children.get(pid, [])
+    return total
+
+
+class PeakMemory:
+    """The largest resident memory of a process tree, sampled on a thread."""
+
+    def __init__(self, pid: int, every: float = 0.2) -> None:
+        self.pid, self.every, self.peak = pid, every, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _tree_rss(self.pid))
+            self._stop.wait(self.every)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
 
 
 def _edit_and_build(kind: str, slug: str, args: list[str]) -> None:
@@ -74,6 +138,9 @@ def _edit_and_build(kind: str, slug: str, args: list[str]) -> None:
     cli.main()
 
 
+PEAKS: dict[str, int] = {}
+
+
 def run(label: str, args: list[str], env: dict[str, str], edit: tuple[str, str] | None = None) -> tuple[float, str]:
     exe = Path(sys.executable).with_name("course")
     if edit:
@@ -81,14 +148,17 @@ def run(label: str, args: list[str], env: dict[str, str], edit: tuple[str, str] 
     else:
         cmd = [str(exe), *args]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    memory = PeakMemory(proc.pid)
+    _, stderr = proc.communicate()
     seconds = time.perf_counter() - t0
+    PEAKS[label] = memory.stop()
     if proc.returncode != 0:
-        sys.exit(f"{label} build failed:\n{proc.stderr[-3000:]}")
-    summary = next((line for line in proc.stderr.splitlines() if line.startswith("Summary:")), "")
-    pages = next((line.strip() for line in proc.stderr.splitlines() if "book sources:" in line), "")
-    print(f"{label:<11} {seconds:8.1f} s   {summary}; {pages}", flush=True)
-    return seconds, proc.stderr
+        sys.exit(f"{label} build failed:\n{stderr[-3000:]}")
+    summary = next((line for line in stderr.splitlines() if line.startswith("Summary:")), "")
+    pages = next((line.strip() for line in stderr.splitlines() if "book sources:" in line), "")
+    print(f"{label:<11} {seconds:8.1f} s  peak {PEAKS[label] / 1e9:5.2f} GB   {summary}; {pages}", flush=True)
+    return seconds, stderr
 
 
 def _rebuilt(log: str) -> list[tuple[str, str]]:
@@ -116,18 +186,21 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None, help="build folder (default: a temporary one)")
     ap.add_argument("--skip-cold", action="store_true", help="start from the cache and build folder as they are")
     ap.add_argument("--keep-going", action="store_true", help="passed to course build: time the book even if a plugin fails")
+    ap.add_argument("--profile", default="default", help="passed to course build (default or paper)")
+    ap.add_argument("--device", default="cpu", help="passed to course build (cpu, cuda or cuda:N)")
     opts = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-build-"))
     cache = opts.cache or tmp / "cache"
     out = opts.out or tmp / "book"
     env = {**os.environ, "COURSE_CACHE_DIR": str(cache)}
-    args = ["build", "--out", str(out), "-q", opts.quality]
+    args = ["build", "--out", str(out), "-q", opts.quality, "--profile", opts.profile, "--device", opts.device]
     if opts.jobs:
         args += ["--jobs", str(opts.jobs)]
     if opts.keep_going:
         args.append("--keep-going")
-    print(f"cores: {os.cpu_count()}, cache: {cache}, out: {out}", flush=True)
+    print(machine(), flush=True)
+    print(f"profile {opts.profile}, device {opts.device}, cache: {cache}, out: {out}", flush=True)
 
     times: dict[str, float] = {}
     if not opts.skip_cold:
@@ -140,12 +213,18 @@ def main() -> None:
     for k, limit in TARGETS.items():
         if k in times:
             verdict = "ok" if times[k] <= limit else "OVER"
-            print(f"target {k}: {times[k]:.1f} s <= {limit:.0f} s  {verdict}")
+            print(f"budget {k}: {times[k]:.1f} s <= {limit:.0f} s  {verdict}")
+    if "cold" in PEAKS:
+        gb = PEAKS["cold"] / 1e9
+        print(f"budget cold peak memory: {gb:.2f} GB < {PEAK_GB:.0f} GB  {'ok' if gb < PEAK_GB else 'OVER'}")
     print(f"words edit: {_rebuilt(words_log)} (want: nothing trained, drawn or rendered)  "
           f"{'ok' if _rebuilt(words_log) == [] else 'WRONG'}")
     print(f"scene edit: {_rebuilt(scene_log)} (want: one video rendered, nothing else)  "
           f"{'ok' if _rebuilt(scene_log) == [(opts.slug, 'video')] else 'WRONG'}")
-    print(" ".join(f"{k}_s={v:.1f}" for k, v in times.items()))
+    line = " ".join(f"{k}_s={v:.1f}" for k, v in times.items())
+    if "cold" in PEAKS:
+        line += f" cold_peak_gb={PEAKS['cold'] / 1e9:.2f}"
+    print(line)
 
 
 if __name__ == "__main__":
