@@ -31,7 +31,7 @@ MATH = re.compile(r"(?<!\\)\$(?:[^$\\]|\\.)+?(?<!\\)\$")
 CAPTIONS_TO_FIX = {"geometry", "non_uniform_superposition", "polysemanticity", "safety", "sparsity",
                    "superposition"}
 #: figures.py with raw TeX owned by other work (see the report of issue 17)
-FIGURES_TO_FIX = {"geometry"}
+FIGURES_TO_FIX: set[str] = set()
 
 
 def raw_tex(text: str) -> list[str]:

@@ -64,7 +64,7 @@ def dims_figure(metrics: dict[str, Any], path: Path) -> Path:
                 ax.axvspan(p["from"] / 1.05, p["to"] * 1.05, color=palette.FEATURES[1], alpha=0.15, lw=0)
         ax.axhline(m / n, color=palette.MUTED, ls=":", lw=1)
         ax.text(x[0], m / n + 0.015, f"m/n = {m / n:g}", color=palette.MUTED, fontsize=9)
-        ax.text(x[-1], 1.02, "1: ‖W‖_F² = m (not one dimension per feature)", ha="right", va="bottom",
+        ax.text(x[-1], 1.02, r"1: $\|W\|_F^2 = m$ (not one dimension per feature)", ha="right", va="bottom",
                 color=palette.MUTED, fontsize=9)
         ax.text(x[-1], 0.52, "1/2: antipodal pairs", ha="right", va="bottom", color=palette.MUTED, fontsize=9)
         ax.plot(x, y, color=palette.FEATURES[0], lw=2, zorder=2)
@@ -77,7 +77,7 @@ def dims_figure(metrics: dict[str, Any], path: Path) -> Path:
         ax.legend(frameon=False, fontsize=8.5, loc="center right")
         _log_x(ax, runs)
         ax.set_ylim(0, 1.12)
-        ax.set_ylabel("dimensions per feature  m / ‖W‖_F²")
+        ax.set_ylabel(r"dimensions per feature  $m\,/\,\|W\|_F^2$")
         ax.set_title(f"n = {n} features, m = {m} dimensions, all equally important")
         fig.tight_layout()
         return save(fig, path)
@@ -120,7 +120,7 @@ def scatter_figure(metrics: dict[str, Any], path: Path, embedded: float = REPRES
         _log_x(ax, runs)
         ax.set_xlim(runs[0]["inverse_density"] / 1.1, runs[-1]["inverse_density"] * 1.1)
         ax.set_ylim(-0.02, 1.08)
-        ax.set_ylabel("feature dimensionality D_i")
+        ax.set_ylabel(r"feature dimensionality $D_i$")
         fig.tight_layout()
         return save(fig, path)
 
