@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from course import Result
+from course import Result, profiles
 
 MODELS = ("linear", "relu")
 
@@ -125,6 +125,23 @@ class Settings:
             arrows=Arrows(n_seeds=1, steps=150, batch_size=256),
             phase3=PhaseGrid(relative_importance=(0.1, 1.0, 10.0), density=(1.0, 0.1, 0.01),
                              n_seeds=2, steps=100, batch_size=128, lr=1e-2, lr_schedule="constant"),
+        )
+
+    @classmethod
+    def for_profile(cls, name: str) -> Settings:
+        """Under ``paper``: every sweep trains the notebook's 10,000 steps at
+        batch 1024, and each phase-diagram point the paper's ten models
+        (the chapter keeps each point's lowest-loss model, where the paper
+        averages the ten less the worst)."""
+        s = cls()
+        train = {"steps": "steps", "batch_size": "batch_size"}
+        return cls(
+            densities=s.densities,
+            linear=profiles.update(s.linear, name, **train),
+            relu=profiles.update(s.relu, name, **train),
+            phase=profiles.update(s.phase, name, n_seeds="phase_models", **train),
+            arrows=profiles.update(s.arrows, name, **train),
+            phase3=profiles.update(s.phase3, name, n_seeds="phase_models", **train),
         )
 
 
