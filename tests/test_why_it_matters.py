@@ -279,11 +279,12 @@ def test_intro_quotes_the_chapter_only_when_it_is_built(identity_metrics):
     from course.markup import render_template
 
     text = (REPO / "book" / "intro.md.j2").read_text(encoding="utf-8")
-    without = render_template(text, "intro.md.j2", concepts={}, claims_held=0, claims_total=0)
+    without = render_template(text, "intro.md.j2", concepts={}, claims_held=0, claims_total=0, models_table="")
     assert "why-it-matters" not in without
     entry = {"concept": CONCEPT, "metrics": identity_metrics, "runs": identity_metrics["runs"],
              "claims": CONCEPT.claims(identity_metrics)}
-    page = render_template(text, "intro.md.j2", concepts={"why-it-matters": entry}, claims_held=0, claims_total=0)
+    page = render_template(text, "intro.md.j2", concepts={"why-it-matters": entry}, claims_held=0, claims_total=0,
+                           models_table="")
     flat = " ".join(page.split())
     assert "](concepts/why-it-matters.md)" in flat
     assert "lists 10 of them" in flat and "harms 1 feature." in flat
