@@ -23,7 +23,8 @@ from course import lab, plugins
 COURSE = str(Path(sys.executable).with_name("course"))
 #: the concept chapters of issue 16, each of which has a notebook
 CONCEPT_CHAPTERS = {"superposition", "sparsity", "interference", "geometry", "polysemanticity",
-                    "distributed-representations", "features-as-directions", "non-uniform-superposition"}
+                    "distributed-representations", "features-as-directions", "non-uniform-superposition",
+                    "terminology"}
 
 
 def _concepts() -> list:
