@@ -21,12 +21,16 @@ from typing import Any
 
 #: folders under ``_static`` whose scripts load themselves
 SELF_LOADING = ("mathjax/", "interactive/")
+#: files under ``_static`` no page links: the print stylesheet is added by ``course build --pdf``
+#: while printing (Jupyter Book links every stylesheet in ``_static`` on every page otherwise,
+#: and this one hides the navigation and the interactive figures)
+UNLINKED = SELF_LOADING + ("print.css",)
 
 
 def _drop_self_loading(app: Any, config: Any) -> None:
     for name in ("html_js_files", "html_css_files"):
         files = getattr(config, name, None) or []
-        kept = [f for f in files if not str(f[0] if isinstance(f, tuple) else f).startswith(SELF_LOADING)]
+        kept = [f for f in files if not str(f[0] if isinstance(f, tuple) else f).startswith(UNLINKED)]
         setattr(config, name, kept)
 
 
