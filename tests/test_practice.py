@@ -179,10 +179,10 @@ def _terminology(res: Result, m: dict[str, Any]) -> Expected:
 
 def _non_uniform(res: Result, m: dict[str, Any]) -> Expected:
     # the baseline pentagon is the free sweep's model at ratio 1; the chapter's
-    # metrics keep 4 decimals of lengths, biases and cosines: round alike
+    # metrics keep 4 decimals of D_i, lengths, biases and cosines: round alike
     d = dims(res["free_W"][m["baseline_index"]])
     base, bias = res["baseline_W"].astype(np.float64), res["baseline_b"].astype(np.float64)
-    must = {num(d.min(), 3), num(d.max(), 3), num(round(norms(base).mean(), 4), 3), num(round(bias.mean(), 4), 3)}
+    must = {num(round(d.min(), 4), 3), num(round(d.max(), 4), 3), num(round(norms(base).mean(), 4), 3), num(round(bias.mean(), 4), 3)}
     if m["collapse"]["crossing"] is not None:
         must.add(num(m["collapse"]["factor"], 1))
     allowed = {"2.5"}  # the paper's collapse point, quoted
