@@ -49,6 +49,13 @@ CHROMIUM_ARGS = [
 ]
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """A static file handler that does not log each request to stderr."""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+
 @contextlib.contextmanager
 def serve(root: Path, handler: type[http.server.SimpleHTTPRequestHandler]) -> Iterator[str]:
     """Serve the folder ``root`` on 127.0.0.1 with ``handler``; yields the base URL."""

@@ -5,26 +5,20 @@ local server is blocked and fails the test)."""
 
 from __future__ import annotations
 
-import http.server
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import chromium, serve
+from helpers import QuietHandler, chromium, serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 SKIP_DIRS = {"_static", "_sources", "_images"}
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        pass
-
-
 @pytest.fixture(scope="module")
 def server(built_book: Path) -> Iterator[str]:
-    with serve(built_book, _QuietHandler) as url:
+    with serve(built_book, QuietHandler) as url:
         yield url
 
 
