@@ -2,53 +2,158 @@
 
 Trains the same sweep (n = 200 features, m = 20 hidden, 20 density levels,
 batch 1024, Adam) with course.engine.train and with a straightforward
-reference loop, measures this machine's large float32 matmul throughput in
-the same run, and prints steps per second for each. The last line is::
+reference loop, on one device, measures that device's large float32 matmul
+throughput in the same run, and prints steps per second for each. Then:
+
+- the data sampler at the paper's densities (1 down to 0.001), one uniform
+  per entry against drawing only the active entries (numpy, CPU), and the
+  torch generator the GPU path uses; the crossover sets
+  ``course.engine.SPARSE_BELOW``;
+- a few hundred instances of the paper's neuron model (n = 10, m = 5,
+  8 densities x ``--neuron-seeds`` models, batch 128) against its reference;
+- on CUDA, the engine with its step captured in a CUDA graph.
+
+The first lines say on which machine it ran (CPU model, threads, BLAS, GPU).
+The last line is::
 
     speedup_vs_reference=X.XX matmul_fraction=Y.YY
 
 where matmul_fraction is the engine's achieved matrix-multiply FLOP/s during
 training (5 batched matmuls of 2·I·B·n·m FLOP per step) over the measured
-large-matmul FLOP/s.
+large-matmul FLOP/s. Timings only: nothing here asserts a speed.
 
-Run: python benchmarks/bench_engine.py [--steps N] [--threads T]
+Run: python benchmarks/bench_engine.py [--device cpu|cuda] [--steps N] [--threads T] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import platform
+import re
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from course.engine import ToyConfig, train
+from course import engine
+from course.engine import ToyConfig, check_device, train
 
 N_FEATURES, N_HIDDEN, N_LEVELS, BATCH = 200, 20, 20, 1024
+#: the densities 1 − S the paper's figures sweep (the neuron computation list, 1 to 0.001)
+PAPER_DENSITIES = (1.0, 0.3, 0.2, 0.15, 0.1, 0.05, 0.03, 0.01, 0.003, 0.001)
+#: the neuron model (ARENA's NeuronModel setting of the paper's privileged-basis section)
+NEURON_N, NEURON_M, NEURON_BATCH = 10, 5, 128
+NEURON_DENSITIES = (0.75, 0.35, 0.15, 0.12, 0.1, 0.06, 0.02, 0.01)
 
 
 def densities() -> np.ndarray:
     return 20.0 ** -np.linspace(0, 1, N_LEVELS)
 
 
-def reference_train(steps: int, seed: int = 0) -> float:
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize(device)
+
+
+# ------------------------------------------------------------------ the machine
+
+
+def cpu_model() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        found = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
+        if found:
+            return found.group(1).strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def blas_info() -> str:
+    """The BLAS torch was built with, and the thread pools threadpoolctl sees (if installed)."""
+    found = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+    text = f"torch BLAS {found.group(1) if found else '?'}"
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return text + " (threadpoolctl not installed)"
+    pools = [f"{p.get('internal_api')} {p.get('version')} x{p.get('num_threads')}" for p in threadpool_info()]
+    return text + "; thread pools: " + (", ".join(pools) or "none")
+
+
+def load() -> str:
+    try:
+        one, five, _ = (float(v) for v in Path("/proc/loadavg").read_text().split()[:3])
+        return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
+    except (OSError, ValueError):
+        return "load average unknown"
+
+
+def describe(device: str) -> str:
+    import os
+
+    lines = [
+        f"torch {torch.__version__}, numpy {np.__version__}, device {device}",
+        f"CPU: {cpu_model()}; {os.cpu_count()} logical CPUs; torch threads {torch.get_num_threads()}; {blas_info()}",
+        load(),
+    ]
+    if device.startswith("cuda"):
+        props = torch.cuda.get_device_properties(device)
+        lines.append(f"GPU: {props.name}, {props.total_memory / 2**30:.0f} GiB, CUDA {torch.version.cuda}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ reference
+
+
+def reference_train(steps: int, seed: int = 0, device: str = "cpu") -> float:
     """The straightforward implementation: einsum over (batch, instance,
     feature) tensors, two full-size random draws per step, autograd, Adam.
     Returns the final mean loss (to keep the work honest)."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator(device).manual_seed(seed)
     inst, n, m = N_LEVELS, N_FEATURES, N_HIDDEN
-    prob = torch.tensor(densities(), dtype=torch.float32)[None, :, None]  # (1, I, 1)
-    importance = torch.ones(1, 1, n)
-    W = torch.nn.Parameter(torch.randn(inst, m, n, generator=gen) * math.sqrt(2 / (m + n)))
-    b = torch.nn.Parameter(torch.zeros(inst, n))
+    prob = torch.tensor(densities(), dtype=torch.float32, device=device)[None, :, None]  # (1, I, 1)
+    importance = torch.ones(1, 1, n, device=device)
+    W = torch.nn.Parameter(torch.randn(inst, m, n, generator=gen, device=device) * math.sqrt(2 / (m + n)))
+    b = torch.nn.Parameter(torch.zeros(inst, n, device=device))
     opt = torch.optim.Adam([W, b], lr=1e-3)
     loss = torch.tensor(0.0)
+    zero = torch.zeros((), device=device)
     for _ in range(steps):
-        feat = torch.rand(BATCH, inst, n, generator=gen)
-        seeds = torch.rand(BATCH, inst, n, generator=gen)
-        x = torch.where(seeds <= prob, feat, torch.zeros(()))
+        feat = torch.rand(BATCH, inst, n, generator=gen, device=device)
+        seeds = torch.rand(BATCH, inst, n, generator=gen, device=device)
+        x = torch.where(seeds <= prob, feat, zero)
         h = torch.einsum("bif,ihf->bih", x, W)
+        out = torch.relu(torch.einsum("bih,ihf->bif", h, W) + b)
+        loss = (importance * (x - out) ** 2).mean(dim=(0, 2)).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return float(loss.detach()) / inst
+
+
+def reference_neuron(steps: int, n_seeds: int, seed: int = 0, device: str = "cpu") -> float:
+    """The neuron model h = ReLU(W x), x' = ReLU(Wᵀ h + b) the plain way (as
+    ARENA's NeuronModel): einsum, two draws per step, autograd, Adam."""
+    gen = torch.Generator(device).manual_seed(seed)
+    n, m = NEURON_N, NEURON_M
+    inst = len(NEURON_DENSITIES) * n_seeds
+    prob = torch.tensor(NEURON_DENSITIES, device=device).repeat_interleave(n_seeds)[None, :, None]
+    importance = (0.75 ** torch.arange(n, dtype=torch.float32, device=device))[None, None, :]
+    W = torch.nn.Parameter(torch.randn(inst, m, n, generator=gen, device=device) * math.sqrt(2 / (m + n)))
+    b = torch.nn.Parameter(torch.zeros(inst, n, device=device))
+    opt = torch.optim.Adam([W, b], lr=5e-3)
+    loss = torch.tensor(0.0)
+    zero = torch.zeros((), device=device)
+    for _ in range(steps):
+        feat = torch.rand(NEURON_BATCH, inst, n, generator=gen, device=device)
+        seeds = torch.rand(NEURON_BATCH, inst, n, generator=gen, device=device)
+        x = torch.where(seeds <= prob, feat, zero)
+        h = torch.relu(torch.einsum("bif,ihf->bih", x, W))
         out = torch.relu(torch.einsum("bih,ihf->bif", h, W) + b)
         loss = (importance * (x - out) ** 2).mean(dim=(0, 2)).sum()
         opt.zero_grad()
@@ -64,47 +169,155 @@ def engine_config(steps: int) -> ToyConfig:
     )
 
 
-def matmul_flops(size: int = 2048, repeats: int = 10) -> float:
-    """Achieved FLOP/s of a large square float32 matmul on this machine."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def neuron_config(steps: int, n_seeds: int) -> ToyConfig:
+    return ToyConfig.sweep(
+        NEURON_N, NEURON_M, importance=0.75 ** np.arange(NEURON_N), density=list(NEURON_DENSITIES),
+        model="neuron", n_seeds=n_seeds, steps=steps, batch_size=NEURON_BATCH, lr=5e-3,
+        log_every=max(1, steps), eval_batch=NEURON_BATCH,
+    )
+
+
+# ------------------------------------------------------------------ timing
+
+
+def matmul_flops(device: str, size: int = 2048, repeats: int = 10) -> float:
+    """Achieved FLOP/s of a large square float32 matmul on ``device``."""
+    if device.startswith("cuda"):
+        size, repeats = 8192, 20
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
     a @ b
+    sync(device)
     start = time.perf_counter()
     for _ in range(repeats):
         a @ b
+    sync(device)
     return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
-def timed(fn, *args) -> float:
+def timed(on: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> float:
+    """Seconds ``fn(*args, **kwargs)`` takes on device ``on``."""
+    sync(on)
     start = time.perf_counter()
-    fn(*args)
+    fn(*args, **kwargs)
+    sync(on)
     return time.perf_counter() - start
+
+
+def per_draw(draws: dict[str, Callable[[], torch.Tensor]], device: str, repeats: int, rounds: int = 3) -> dict[str, float]:
+    """Seconds per call of each of ``draws``: the best of ``repeats`` calls,
+    interleaved over ``rounds`` so that a loaded machine slows them alike."""
+    for draw in draws.values():
+        draw()
+    best = dict.fromkeys(draws, math.inf)
+    for _ in range(rounds):
+        for name, draw in draws.items():
+            for _ in range(repeats):
+                sync(device)
+                start = time.perf_counter()
+                draw()
+                sync(device)
+                best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def sampler_sweep(device: str, repeats: int) -> None:
+    """ms per (20 instances x 1024 x 200) draw at each of the paper's densities."""
+    print(f"\nsampler: ms per draw of {N_LEVELS} x {BATCH} x {N_FEATURES} entries at one density, best of "
+          f"{repeats} x 3 interleaved (chosen: the path train() uses; SPARSE_BELOW = {engine.SPARSE_BELOW})")
+    cpu = device == "cpu"
+    head = f"{'density':>8} " + (f"{'numpy dense':>12} {'numpy sparse':>13} " if cpu else "") + f"{'torch':>8}"
+    print(head + ("  chosen" if cpu else ""))
+    saved = engine.SPARSE_BELOW
+    crossover = None
+    try:
+        for p in PAPER_DENSITIES:
+            cfg = ToyConfig.sweep(N_FEATURES, N_HIDDEN, density=[p] * N_LEVELS)
+            prob = torch.full((N_LEVELS, 1, N_FEATURES), p, device=device)
+            draws: dict[str, Callable[[], torch.Tensor]] = {}
+            if cpu:
+                for name, threshold in (("dense", 0.0), ("sparse", 2.0)):
+                    engine.SPARSE_BELOW = threshold  # read when the sampler plans its blocks
+                    draws[name] = engine._Sampler(cfg, prob, BATCH, torch.Generator().manual_seed(0), "numpy")
+                engine.SPARSE_BELOW = saved
+            draws["torch"] = engine._Sampler(cfg, prob, BATCH, torch.Generator(device).manual_seed(0), "torch")
+            times = per_draw(draws, device, repeats)
+            row = f"{p:8.3f} "
+            if cpu:
+                row += f"{1e3 * times['dense']:12.2f} {1e3 * times['sparse']:13.2f} "
+                if times["sparse"] < times["dense"] and (crossover is None or p > crossover):
+                    crossover = p
+            row += f"{1e3 * times['torch']:8.2f}"
+            if cpu:
+                row += "  " + ("sparse" if p < saved else "dense")
+            print(row)
+    finally:
+        engine.SPARSE_BELOW = saved
+    if cpu:
+        print(f"sparse draws faster at densities <= {crossover} of those measured" if crossover
+              else "sparse draws were not faster at any density measured")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    parser.add_argument("--steps", type=int, default=200, help="training steps per timed run (default 200)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--neuron-seeds", type=int, default=40,
+                        help=f"models per density of the neuron case ({len(NEURON_DENSITIES)} densities; default 40)")
+    parser.add_argument("--quick", action="store_true", help="a short run (20 steps, fewer repeats) to check the script")
     args = parser.parse_args()
+    try:
+        device = check_device(args.device)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.threads:
         torch.set_num_threads(args.threads)
-    steps = args.steps
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"n={N_FEATURES} m={N_HIDDEN} instances={N_LEVELS} batch={BATCH} steps={steps}")
+    steps = 20 if args.quick else args.steps
+    repeats = 2 if args.quick else 5
+    cuda = device.startswith("cuda")
+    print(describe(device))
+    print(f"sweep: n={N_FEATURES} m={N_HIDDEN} instances={N_LEVELS} batch={BATCH} steps={steps}")
 
     # warm up both paths once, then time them back to back
-    reference_train(5)
-    train(engine_config(5))
-    ref_s = timed(reference_train, steps)
-    eng_s = timed(train, engine_config(steps))
-    peak = matmul_flops()
+    reference_train(5, device=device)
+    train(engine_config(5), device=device)
+    ref_s = timed(device, reference_train, steps, device=device)
+    eng_s = timed(device, train, engine_config(steps), device=device)
+    graph_s = None
+    if cuda:
+        train(engine_config(5), device=device, cuda_graph=True)
+        graph_s = timed(device, train, engine_config(steps), device=device, cuda_graph=True)
+    peak = matmul_flops(device)
 
     step_flops = 5 * 2 * N_LEVELS * BATCH * N_FEATURES * N_HIDDEN
     ref_sps, eng_sps = steps / ref_s, steps / eng_s
     print(f"reference: {ref_sps:8.2f} steps/s  ({1000 / ref_sps:7.2f} ms/step)")
     print(f"engine:    {eng_sps:8.2f} steps/s  ({1000 / eng_sps:7.2f} ms/step)")
+    if graph_s is not None:
+        print(f"engine, CUDA graph: {steps / graph_s:8.2f} steps/s  ({1000 * graph_s / steps:7.2f} ms/step)")
     print(f"large matmul: {peak / 1e9:.1f} GFLOP/s; engine training matmuls: "
           f"{step_flops * eng_sps / 1e9:.1f} GFLOP/s")
-    print(f"speedup_vs_reference={ref_s / eng_s:.2f} matmul_fraction={step_flops * eng_sps / peak:.2f}")
+
+    sampler_sweep(device, repeats)
+
+    k = args.neuron_seeds
+    inst = len(NEURON_DENSITIES) * k
+    print(f"\nneuron model: n={NEURON_N} m={NEURON_M}, {len(NEURON_DENSITIES)} densities x {k} models "
+          f"= {inst} instances, batch {NEURON_BATCH}, steps={steps}")
+    reference_neuron(5, k, device=device)
+    train(neuron_config(5, k), device=device)
+    nref_s = timed(device, reference_neuron, steps, k, device=device)
+    neng_s = timed(device, train, neuron_config(steps, k), device=device)
+    print(f"reference: {steps / nref_s:8.2f} steps/s  ({1000 * nref_s / steps:7.2f} ms/step)")
+    print(f"engine:    {steps / neng_s:8.2f} steps/s  ({1000 * neng_s / steps:7.2f} ms/step)  "
+          f"speedup {nref_s / neng_s:.2f}; 3000 steps ≈ {3000 * neng_s / steps:.1f} s")
+    if cuda:
+        train(neuron_config(5, k), device=device, cuda_graph=True)
+        ngraph_s = timed(device, train, neuron_config(steps, k), device=device, cuda_graph=True)
+        print(f"engine, CUDA graph: {steps / ngraph_s:8.2f} steps/s  ({1000 * ngraph_s / steps:7.2f} ms/step)")
+
+    print(f"\nspeedup_vs_reference={ref_s / eng_s:.2f} matmul_fraction={step_flops * eng_sps / peak:.2f}")
 
 
 if __name__ == "__main__":

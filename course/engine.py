@@ -16,15 +16,31 @@ Every model of a sweep is an *instance*: the instance dimension is
 instances train together in one batched program; the best seed of each level
 (lowest loss on a fixed evaluation batch) is what the course measures.
 
-For the ReLU and linear models with independent features the step uses
-hand-written gradients with preallocated buffers (checked against autograd in
-the tests); the other cases use autograd.
+With independent features the step uses hand-written gradients with
+preallocated buffers for all three models (checked against autograd in the
+tests); correlated and anticorrelated sets use autograd.
+
+**Devices.** ``train(cfg, device=...)`` takes ``"cpu"``, ``"cuda"`` or
+``"cuda:N"`` (:func:`check_device` validates and normalises the name; call it
+before any work starts). The program is device-generic: on a GPU the data is
+drawn on the device with a torch generator (no host-to-device copy per step),
+and the step, the neuron model, the evaluation and the best-seed selection all
+run there; only the final arrays come back. On CPU the data is drawn with
+numpy's PCG64 (faster there), and at low density only the active entries are
+drawn (:data:`SPARSE_BELOW`). ``sampler="torch"`` runs the device sampler on
+CPU too, which is how the CPU tests exercise the GPU's code path.
+``cuda_graph=True`` captures the step in a CUDA graph (used only on CUDA).
+A seed gives the same result on the same device type; different devices draw
+different random streams, so their results differ (and the cache keys the
+device).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -33,9 +49,51 @@ import numpy as np
 import torch
 
 ModelKind = Literal["relu", "linear", "neuron"]
+#: which generator draws the data: numpy's PCG64 (CPU only), torch's (any device),
+#: or "auto" (numpy on CPU, torch elsewhere)
+SamplerKind = Literal["auto", "numpy", "torch"]
 #: sweeps whose (instances × batch × features) tensor is smaller than this train on one thread
 SMALL_SWEEP = 1 << 18
 Schedule = Literal["constant", "linear", "cosine"]
+#: on the numpy sampler, levels of density below this draw only their active
+#: entries (geometric gaps between them) instead of one uniform per entry. The
+#: crossover measured by ``benchmarks/bench_engine.py`` (its sampler sweep,
+#: best of several draws) was about 0.16 on a loaded 2-core Xeon (dense ≈ 1.8 ns
+#: per entry, sparse ≈ 11 ns per active entry); 0.15 leaves a margin
+SPARSE_BELOW = 0.15
+#: the numpy sampler's dense draw is split into this many lanes of the batch,
+#: each with its own generator, drawn in parallel when torch has threads to spare
+LANES = 2
+#: entries per chunk of a lane: drawn and transformed while in the core's cache
+_CHUNK_ENTRIES = 1 << 15
+
+
+def check_device(name: str) -> str:
+    """The normalised device name (``"cpu"``, ``"cuda"`` or ``"cuda:N"``) for
+    ``name``, or a ValueError that lists the valid choices and says whether
+    CUDA is available."""
+    cuda = torch.cuda.is_available()
+    count = torch.cuda.device_count() if cuda else 0
+    if cuda:
+        choices = "cpu, cuda" + "".join(f", cuda:{i}" for i in range(count))
+        state = f"CUDA is available with {count} device{'s' if count != 1 else ''}"
+    else:
+        choices = "cpu"
+        why = "this torch was built without CUDA" if torch.version.cuda is None else "no CUDA device is visible"
+        state = f"CUDA is not available: {why}"
+    try:
+        dev = torch.device(str(name).strip())
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"unknown device {name!r}; choose {choices} ({state})") from None
+    if dev.type == "cpu":
+        return "cpu"
+    if dev.type != "cuda":
+        raise ValueError(f"device {name!r} is not supported by the engine; choose {choices} ({state})")
+    if not cuda:
+        raise ValueError(f"device {name!r} needs CUDA, but {state}; choose {choices}")
+    if dev.index is not None and dev.index >= count:
+        raise ValueError(f"device {name!r} does not exist: {state}; choose {choices}")
+    return "cuda" if dev.index is None else f"cuda:{dev.index}"
 
 
 def _as_levels(value: float | Sequence[Any] | np.ndarray, n_features: int, name: str) -> np.ndarray:
@@ -194,9 +252,29 @@ class TrainResult:
 
 
 class _Sampler:
-    """Draws batches of shape (instances, batch, features) into a reused buffer."""
+    """Draws batches of shape (instances, batch, features) into a reused buffer.
 
-    def __init__(self, cfg: ToyConfig, prob: torch.Tensor, batch: int, gen: torch.Generator) -> None:
+    Three ways to draw independent features, one distribution (x_i = 0 with
+    probability 1 − p_i, else uniform on (0, 1]):
+
+    - dense, torch generator (any device): one uniform u per entry,
+      x = ReLU(1 − u / p);
+    - dense, numpy PCG64 (CPU): the same from numpy's faster generator, in
+      :data:`LANES` fixed parts of the batch with a generator each (spawned
+      from one seed), drawn and transformed a cache-sized chunk at a time,
+      the lanes on threads when torch has more than one;
+    - sparse, numpy (CPU, levels of density below :data:`SPARSE_BELOW`): only
+      the active entries are drawn. Over each level's flattened block the gaps
+      between active entries at rate q = maxᵢ pᵢ are geometric (drawn as
+      ⌊E / −log(1 − q)⌋ + 1 from exponentials E); each candidate gets one
+      uniform u and x = ReLU(1 − u q / pᵢ), which keeps it with probability
+      pᵢ / q (always when the level's density is uniform) and is then uniform
+      on (0, 1]. The entries written last time are zeroed instead of the
+      whole block, so a draw costs O(p · entries).
+    """
+
+    def __init__(self, cfg: ToyConfig, prob: torch.Tensor, batch: int, gen: torch.Generator,
+                 backend: SamplerKind = "auto") -> None:
         self.cfg = cfg
         self.prob = prob  # (I, 1, n)
         self.neg_inv_prob = -1.0 / prob
@@ -204,31 +282,90 @@ class _Sampler:
         self.gen = gen
         inst, _, n = prob.shape
         self.simple = not cfg.correlated_sets and not cfg.anticorrelated_sets
-        self.np_gen = None
-        if prob.device.type == "cpu" and self.simple:
+        if backend not in ("auto", "numpy", "torch"):
+            raise ValueError(f"unknown sampler {backend!r}; choose auto, numpy or torch")
+        if backend == "numpy" and prob.device.type != "cpu":
+            raise ValueError(f"the numpy sampler draws on the CPU only, not on {prob.device}")
+        self.np_gen: np.random.Generator | None = None
+        self.plan: list[tuple[int, int, float, np.ndarray | None]] = []
+        self.last: dict[int, np.ndarray] = {}  # per sparse block, the entries written last
+        self.lanes: list[tuple[np.random.Generator, list[tuple[np.ndarray, np.ndarray]]]] = []
+        if self.simple and (backend == "numpy" or (backend == "auto" and prob.device.type == "cpu")):
             # numpy's PCG64 fills float32 buffers about 1.6x faster than torch's
             # CPU generator, and the draw is the largest cost of a step; seeded
             # from the torch generator so a run stays deterministic for its seed
             seed = int(torch.randint(0, 2**62, (1,), generator=gen))
-            self.np_gen = np.random.Generator(np.random.PCG64(seed))
-            self.np_buf = np.empty((inst, batch, n), dtype=np.float32)
+            streams = np.random.SeedSequence(seed).spawn(LANES + 1)
+            self.np_gen = np.random.Generator(np.random.PCG64(streams[LANES]))  # the sparse blocks
+            self.np_buf = np.zeros((inst, batch, n), dtype=np.float32)
             self.buf = torch.from_numpy(self.np_buf)
+            self.plan = _sampling_plan(prob.reshape(inst, n).cpu().numpy().astype(np.float64))
+            neg_inv = self.neg_inv_prob.reshape(inst, n).cpu().numpy().astype(np.float32)
+            rows = max(1, _CHUNK_ENTRIES // n)
+            for lane in range(LANES):
+                lo, hi = lane * batch // LANES, (lane + 1) * batch // LANES
+                chunks = [(self.np_buf[i, r : min(r + rows, hi)], neg_inv[i])
+                          for start, stop, q, _ in self.plan if q < 0
+                          for i in range(start, stop) for r in range(lo, hi, rows)]
+                self.lanes.append((np.random.Generator(np.random.PCG64(streams[lane])), chunks))
         else:
             self.buf = torch.empty(inst, batch, n, device=prob.device)
 
     def __call__(self) -> torch.Tensor:
-        if self.simple:
+        if not self.simple:
+            return self._with_sets()
+        x = self.buf
+        if self.np_gen is None:
             # One uniform draw u serves both purposes, in three passes and no
             # temporaries: x = ReLU(1 − u / p) is 0 when u ≥ p (probability
             # 1 − p) and, given u < p, uniform on (0, 1].
-            x = self.buf
-            if self.np_gen is not None:
-                self.np_gen.random(out=self.np_buf, dtype=np.float32)
-            else:
-                torch.rand(x.shape, generator=self.gen, out=x)
+            torch.rand(x.shape, generator=self.gen, out=x)
             torch.addcmul(self.one, x, self.neg_inv_prob, out=x)
             return x.relu_()
-        return self._with_sets()
+        # the dense blocks' lanes on the thread pool when torch may use more
+        # than one thread (each lane has its own generator: the draw does not
+        # depend on how many threads ran it); the sparse blocks meanwhile here
+        pending = []
+        if torch.get_num_threads() > 1 and sum(bool(c) for _, c in self.lanes) > 1:
+            pool = _lane_pool()
+            pending = [pool.submit(_dense_lane, g, c) for g, c in self.lanes if c]
+        else:
+            for g, c in self.lanes:
+                _dense_lane(g, c)
+        for start, stop, q, scale in self.plan:
+            if q >= 0:
+                self._sparse(start, stop, q, scale)
+        for job in pending:
+            job.result()
+        return x
+
+    def _sparse(self, start: int, stop: int, q: float, scale: np.ndarray | None) -> None:
+        assert self.np_gen is not None
+        gen, flat = self.np_gen, self.np_buf[start:stop].reshape(-1)  # a view: the block is contiguous
+        size = flat.size
+        prev = self.last.get(start)
+        if prev is not None:
+            flat[prev] = 0.0  # numpy's scatter: torch's pays for its thread pool on a loaded machine
+        inv_rate = -1.0 / math.log1p(-q) if q < 1.0 else 0.0  # q = 1: every gap is 1
+        expect = q * size
+        k = int(expect + 6.0 * math.sqrt(expect) + 16)
+        pos = _geometric_gaps(gen, k, inv_rate)
+        np.cumsum(pos, out=pos)
+        pos -= 1
+        while pos[-1] < size:  # the draw fell short (rare): draw on from the last position
+            more = _geometric_gaps(gen, k, inv_rate)
+            np.cumsum(more, out=more)
+            pos = np.concatenate([pos, pos[-1] + more])
+        pos = pos[: int(np.searchsorted(pos, size))]
+        u = gen.random(pos.size, dtype=np.float32)
+        if scale is None:
+            vals = np.subtract(np.float32(1.0), u, out=u)
+        else:
+            n = self.np_buf.shape[2]
+            vals = np.maximum(np.float32(1.0) - u * scale[pos % n], np.float32(0.0))
+        flat[pos] = vals
+        self.last[start] = pos
+
 
     def _with_sets(self) -> torch.Tensor:
         inst, batch, n = self.buf.shape
@@ -250,12 +387,76 @@ class _Sampler:
         return mag * present
 
 
-def sample_batch(cfg: ToyConfig, batch: int, seed: int = 0, device: str = "cpu") -> torch.Tensor:
+def _dense_lane(gen: np.random.Generator, chunks: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    """Draw one lane of the dense blocks, chunk by chunk (each small enough to
+    stay in the core's cache between the draw and the transform): a uniform u
+    per entry, then x = ReLU(1 − u / p) in place, with ``neg_inv`` = −1 / p
+    per feature."""
+    one, zero = np.float32(1.0), np.float32(0.0)
+    for chunk, neg_inv in chunks:
+        gen.random(out=chunk, dtype=np.float32)
+        np.multiply(chunk, neg_inv, out=chunk)
+        np.add(chunk, one, out=chunk)
+        np.maximum(chunk, zero, out=chunk)
+
+
+_POOL: dict[int, ThreadPoolExecutor] = {}
+
+
+def _lane_pool() -> ThreadPoolExecutor:
+    """The threads that draw the numpy sampler's lanes (numpy releases the GIL);
+    one pool per process (a forked child does not inherit the parent's threads)."""
+    pid = os.getpid()
+    if pid not in _POOL:
+        _POOL.clear()
+        _POOL[pid] = ThreadPoolExecutor(max_workers=LANES, thread_name_prefix="course-sampler")
+    return _POOL[pid]
+
+
+def _geometric_gaps(gen: np.random.Generator, k: int, inv_rate: float) -> np.ndarray:
+    """``k`` independent geometric gaps (≥ 1) with success probability q, where
+    ``inv_rate`` = −1 / log(1 − q): ⌊E · inv_rate⌋ + 1 for standard exponentials E."""
+    e = gen.standard_exponential(k, dtype=np.float32)
+    e *= np.float32(inv_rate)
+    gaps = e.astype(np.int64)  # truncation is the floor: E ≥ 0
+    gaps += 1
+    return gaps
+
+
+def _sampling_plan(prob: np.ndarray) -> list[tuple[int, int, float, np.ndarray | None]]:
+    """Blocks of instances for the numpy sampler, each ``(start, stop, q, scale)``:
+    runs of instances with one density row below :data:`SPARSE_BELOW` are
+    sparse blocks (rate q, and the per-feature acceptance scale q / p, or None
+    when the row is uniform); the instances between them form dense blocks
+    (q = −1)."""
+    plan: list[tuple[int, int, float, np.ndarray | None]] = []
+    inst = prob.shape[0]
+    i = 0
+    while i < inst:
+        j = i + 1
+        while j < inst and np.array_equal(prob[j], prob[i]):
+            j += 1
+        row = prob[i]
+        q = float(row.max())
+        if q < SPARSE_BELOW:
+            scale = None if np.all(row == q) else (q / row).astype(np.float32)
+            plan.append((i, j, q, scale))
+        elif plan and plan[-1][2] < 0:  # extend the dense block before
+            plan[-1] = (plan[-1][0], j, -1.0, None)
+        else:
+            plan.append((i, j, -1.0, None))
+        i = j
+    return plan
+
+
+def sample_batch(cfg: ToyConfig, batch: int, seed: int = 0, device: str = "cpu",
+                 sampler: SamplerKind = "auto") -> torch.Tensor:
     """A batch (levels, batch, n) drawn from ``cfg``'s data distribution."""
     _, prob = cfg.arrays()
-    gen = torch.Generator(device).manual_seed(seed)
-    p = torch.tensor(prob, dtype=torch.float32, device=device).unsqueeze(1)
-    return _Sampler(cfg, p, batch, gen)().clone()
+    dev = torch.device(check_device(device))
+    gen = torch.Generator(dev).manual_seed(seed)
+    p = torch.tensor(prob, dtype=torch.float32, device=dev).unsqueeze(1)
+    return _Sampler(cfg, p, batch, gen, sampler)().clone()
 
 
 # --------------------------------------------------------------------------- model
@@ -289,17 +490,20 @@ def _lr_factor(schedule: Schedule, step: int, steps: int) -> float:
 
 
 class _ManualGrad:
-    """Hand-written loss gradient for the ReLU-output and linear models.
+    """Hand-written loss gradient for the ReLU-output, linear and neuron models.
 
-    With z = (x Wᵀ) W + b, x' = ReLU(z) and e = x' − x, the per-instance
+    With h = x Wᵀ, z = h W + b, x' = ReLU(z) and e = x' − x, the per-instance
     loss L = mean(I ⊙ e²) has dL/dz = c ⊙ e ⊙ 1[z > 0] with
     c = 2 I / (B n) (no mask for the linear model). The per-feature factor c
     is folded into the small tensors (W's columns, dW, db) rather than the
     (instances, batch, features) ones, so the large tensors see only: the
     bias broadcast, one subtraction, one ReLU-mask pass and one reduction.
+    The neuron model (``hidden_relu``) has h = ReLU(x Wᵀ), and its hidden
+    gradient is masked where h = 0, as autograd's ReLU does.
     """
 
-    def __init__(self, inst: int, batch: int, n: int, m: int, imp: torch.Tensor, relu: bool) -> None:
+    def __init__(self, inst: int, batch: int, n: int, m: int, imp: torch.Tensor, relu: bool,
+                 hidden_relu: bool = False) -> None:
         dev = imp.device
         self.z = torch.empty(inst, batch, n, device=dev)
         self.e = torch.empty(inst, batch, n, device=dev)
@@ -307,10 +511,13 @@ class _ManualGrad:
         self.dh = torch.empty(inst, batch, m, device=dev)
         self.coef = ((2.0 / (batch * n)) * imp).reshape(inst, 1, n)  # c, per instance and feature
         self.relu = relu
+        self.hidden_relu = hidden_relu
 
     def __call__(self, W: torch.Tensor, b: torch.Tensor, x: torch.Tensor, want_loss: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         z, e, h, dh, c = self.z, self.e, self.h, self.dh, self.coef
         torch.bmm(x, W.transpose(1, 2), out=h)
+        if self.hidden_relu:
+            h.relu_()
         torch.baddbmm(b.unsqueeze(1), h, W, out=z)
         torch.sub(z, x, out=e)  # z − x, equal to x' − x wherever z > 0
         if self.relu:
@@ -323,12 +530,19 @@ class _ManualGrad:
         db = e.sum(dim=1) * c.squeeze(1)
         dW = torch.bmm(h.transpose(1, 2), e).mul_(c)  # decoder term
         torch.bmm(e, (W * c).transpose(1, 2), out=dh)
+        if self.hidden_relu:
+            torch.ops.aten.threshold_backward.grad_input(dh, h, 0, grad_input=dh)  # zero where h = 0
         dW.baddbmm_(dh.transpose(1, 2), x)  # encoder term
         return dW, db, loss
 
 
-def _adam(params: list[torch.Tensor], lr: float) -> torch.optim.Optimizer:
-    """Adam, fused into one kernel per parameter where this torch supports it."""
+def _adam(params: list[torch.Tensor], lr: float, lr_on_device: torch.Tensor | None = None) -> torch.optim.Optimizer:
+    """Adam, fused into one kernel per parameter where this torch supports it;
+    with ``lr_on_device`` (CUDA), reading its rate from that tensor. (The fused
+    kernel is the same whether or not the step is captured in a graph:
+    ``capturable`` only tells ``step()`` that capture is allowed.)"""
+    if lr_on_device is not None:
+        return torch.optim.Adam(params, lr=lr_on_device, fused=True)
     try:
         return torch.optim.Adam(params, lr=lr, fused=True)
     except (RuntimeError, TypeError, ValueError):
@@ -352,22 +566,37 @@ def train(
     seed: int = 0,
     device: str = "cpu",
     progress: Callable[[int, int], None] | None = None,
+    *,
+    sampler: SamplerKind = "auto",
+    cuda_graph: bool = False,
 ) -> TrainResult:
-    """Train every instance of ``cfg`` together; deterministic for a seed."""
-    with _threads_for(cfg.n_levels * cfg.n_seeds * cfg.batch_size * cfg.n_features):
-        return _train(cfg, seed, device, progress)
+    """Train every instance of ``cfg`` together; deterministic for a seed on
+    one device type.
+
+    ``device``: ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (see :func:`check_device`).
+    ``sampler``: the data's generator (``"auto"``: numpy on CPU, torch on a
+    GPU; ``"torch"`` on CPU runs the GPU's code path). ``cuda_graph``: on CUDA,
+    replay the training step from a captured CUDA graph (a small model's step
+    is then one launch instead of a few dozen); ignored on other devices."""
+    dev = torch.device(check_device(device))
+    if dev.type == "cpu":
+        with _threads_for(cfg.n_levels * cfg.n_seeds * cfg.batch_size * cfg.n_features):
+            return _train(cfg, seed, dev, progress, sampler, graph=False)
+    with torch.cuda.device(dev):
+        return _train(cfg, seed, dev, progress, sampler, graph=cuda_graph)
 
 
 def _train(
     cfg: ToyConfig,
     seed: int,
-    device: str,
+    dev: torch.device,
     progress: Callable[[int, int], None] | None,
+    sampler_kind: SamplerKind,
+    graph: bool,
 ) -> TrainResult:
     imp_np, prob_np = cfg.arrays()
     levels, n, m, k = cfg.n_levels, cfg.n_features, cfg.n_hidden, cfg.n_seeds
     inst = levels * k
-    dev = torch.device(device)
     gen = torch.Generator(dev).manual_seed(seed)
 
     def per_instance(a: np.ndarray) -> torch.Tensor:
@@ -378,41 +607,86 @@ def _train(
     std = math.sqrt(2.0 / (m + n))  # xavier normal, per instance
     W = (torch.randn(inst, m, n, generator=gen, device=dev) * std).requires_grad_(True)
     b = torch.zeros(inst, n, device=dev, requires_grad=True)
-    opt = _adam([W, b], cfg.lr)
-    sampler = _Sampler(cfg, prob, cfg.batch_size, gen)
+    # on CUDA the learning rate lives on the device (set by a kernel, read by
+    # Adam's fused kernel), so a step needs nothing from the host and can be
+    # captured in a graph; eager and captured steps run the same kernels
+    on_cuda = dev.type == "cuda"
+    lr_t = torch.full((), cfg.lr, device=dev) if on_cuda else None
+    opt = _adam([W, b], cfg.lr, lr_t)
+    sampler = _Sampler(cfg, prob, cfg.batch_size, gen, sampler_kind)
     manual = None
-    if cfg.model in ("relu", "linear") and sampler.simple:
-        manual = _ManualGrad(inst, cfg.batch_size, n, m, imp, relu=cfg.model == "relu")
+    if sampler.simple:
+        manual = _ManualGrad(inst, cfg.batch_size, n, m, imp, relu=cfg.model != "linear",
+                             hidden_relu=cfg.model == "neuron")
 
-    log_every = max(1, cfg.log_every)
-    curve: list[torch.Tensor] = []
-    curve_steps: list[int] = []
-    for step in range(cfg.steps):
-        want = step % log_every == 0 or step == cfg.steps - 1
-        for group in opt.param_groups:
-            group["lr"] = cfg.lr * _lr_factor(cfg.lr_schedule, step, cfg.steps)
+    def one_step(want: bool, zero_grad: bool = True) -> torch.Tensor | None:
         x = sampler()
         if manual is not None:
             with torch.no_grad():
                 dW, db, loss = manual(W, b, x, want)
             W.grad, b.grad = dW, db
         else:
-            opt.zero_grad(set_to_none=True)
+            if zero_grad:
+                opt.zero_grad(set_to_none=True)
             per = loss_per_instance(W, b, x, imp, cfg.model)
             per.sum().backward()
             loss = per.detach()
         opt.step()
-        if want and loss is not None:
+        return loss
+
+    def set_lr(step: int) -> None:
+        value = cfg.lr * _lr_factor(cfg.lr_schedule, step, cfg.steps)
+        if lr_t is not None:
+            if cfg.lr_schedule != "constant":
+                lr_t.fill_(value)
+        else:
+            for group in opt.param_groups:
+                group["lr"] = value
+
+    log_every = max(1, cfg.log_every)
+    curve: list[torch.Tensor] = []
+    curve_steps: list[int] = []
+
+    def log(step: int, loss: torch.Tensor | None) -> None:
+        if loss is not None and (step % log_every == 0 or step == cfg.steps - 1):
             curve.append(loss.detach().clone())
             curve_steps.append(step)
             if progress is not None:
                 progress(step + 1, cfg.steps)
+
+    warm = min(cfg.steps, 3) if graph and on_cuda else cfg.steps
+    if warm < cfg.steps:
+        # warm-up steps on a side stream (Adam creates its state lazily), then
+        # capture one step (its loss always computed) and replay it
+        side = torch.cuda.Stream(dev)
+        side.wait_stream(torch.cuda.current_stream(dev))
+        with torch.cuda.stream(side):
+            for step in range(warm):
+                set_lr(step)
+                log(step, one_step(True))
+        torch.cuda.current_stream(dev).wait_stream(side)
+        captured = torch.cuda.CUDAGraph()
+        captured.register_generator_state(gen)
+        for group in opt.param_groups:
+            group["capturable"] = True  # fused Adam: the same kernel, now allowed in a capture
+        opt.zero_grad(set_to_none=True)
+        with torch.cuda.graph(captured):
+            static_loss = one_step(True, zero_grad=False)
+        for step in range(warm, cfg.steps):
+            set_lr(step)
+            captured.replay()
+            log(step, static_loss)
+    else:
+        for step in range(cfg.steps):
+            set_lr(step)
+            log(step, one_step(step % log_every == 0 or step == cfg.steps - 1))
     if progress is not None:
         progress(cfg.steps, cfg.steps)
 
-    final = evaluate(cfg, W.detach(), b.detach(), imp, prob, seed=seed + 1_000_003)
-    curve_t = torch.stack(curve, dim=1) if curve else torch.zeros(inst, 0)
-    return TrainResult(
+    final = evaluate(cfg, W.detach(), b.detach(), imp, prob, seed=seed + 1_000_003, sampler=sampler_kind)
+    best = final.reshape(levels, k).argmin(dim=1)  # the kept seed per level, chosen on the device
+    curve_t = torch.stack(curve, dim=1) if curve else torch.zeros(inst, 0, device=dev)
+    result = TrainResult(
         config=cfg,
         W=W.detach().cpu().numpy().reshape(levels, k, m, n),
         b=b.detach().cpu().numpy().reshape(levels, k, n),
@@ -420,6 +694,8 @@ def _train(
         loss_curve=curve_t.cpu().numpy().reshape(levels, k, -1),
         curve_steps=np.asarray(curve_steps, dtype=np.int64),
     )
+    result.best = best.cpu().numpy()  # equal to argmin of final_loss (first minimum on ties)
+    return result
 
 
 @torch.no_grad()
@@ -430,13 +706,14 @@ def evaluate(
     imp: torch.Tensor,
     prob: torch.Tensor,
     seed: int,
+    sampler: SamplerKind = "auto",
 ) -> torch.Tensor:
     """Loss per instance on a fixed evaluation set of ``cfg.eval_batch`` samples."""
     gen = torch.Generator(W.device).manual_seed(seed)
     chunk = min(cfg.batch_size, cfg.eval_batch)
-    sampler = _Sampler(cfg, prob, chunk, gen)
+    draw = _Sampler(cfg, prob, chunk, gen, sampler)
     total = torch.zeros(W.shape[0], device=W.device)
     chunks = max(1, cfg.eval_batch // chunk)
     for _ in range(chunks):
-        total += loss_per_instance(W, b, sampler(), imp, cfg.model)
+        total += loss_per_instance(W, b, draw(), imp, cfg.model)
     return total / chunks

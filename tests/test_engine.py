@@ -6,8 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from course import engine
 from course import metrics as M
-from course.engine import ToyConfig, _ManualGrad, loss_per_instance, sample_batch, train
+from course.engine import ToyConfig, _ManualGrad, _sampling_plan, check_device, loss_per_instance, sample_batch, train
+
+CUDA = torch.cuda.is_available()
+needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
 
 
 def test_sweep_broadcasts_levels_and_features():
@@ -68,7 +72,7 @@ def test_correlated_and_anticorrelated_sets():
     assert x[:, 4].mean() == pytest.approx(0.2, abs=0.02)
 
 
-@pytest.mark.parametrize("model", ["relu", "linear"])
+@pytest.mark.parametrize("model", ["relu", "linear", "neuron"])
 def test_manual_gradient_matches_autograd(model):
     torch.manual_seed(0)
     inst, batch, n, m = 3, 64, 7, 3
@@ -76,7 +80,7 @@ def test_manual_gradient_matches_autograd(model):
     b = torch.randn(inst, n, dtype=torch.float64) * 0.1
     x = torch.rand(inst, batch, n, dtype=torch.float64) * (torch.rand(inst, batch, n) < 0.4)
     imp = (0.8 ** torch.arange(n, dtype=torch.float64)).expand(inst, 1, n).clone()
-    grad = _ManualGrad(inst, batch, n, m, imp, relu=model == "relu")
+    grad = _ManualGrad(inst, batch, n, m, imp, relu=model != "linear", hidden_relu=model == "neuron")
     grad.z, grad.e = grad.z.double(), grad.e.double()
     grad.h, grad.dh = grad.h.double(), grad.dh.double()
     dW, db, loss = grad(W, b, x, want_loss=True)
@@ -132,6 +136,238 @@ def test_progress_callback_reaches_the_end():
     train(cfg, progress=lambda step, total: seen.append((step, total)))
     assert seen[-1] == (30, 30)
     assert all(t == 30 for _, t in seen)
+
+
+# --------------------------------------------------------------- devices
+
+
+def test_check_device_normalises_names():
+    assert check_device("cpu") == "cpu"
+    assert check_device("cpu:0") == "cpu"
+    assert check_device(" cpu ") == "cpu"
+
+
+@pytest.mark.parametrize("name", ["gpu", "", "meta", f"cuda:{torch.cuda.device_count() if CUDA else 0}"])
+def test_check_device_rejects_with_the_valid_choices(name):
+    with pytest.raises(ValueError) as err:
+        check_device(name)
+    text = str(err.value)
+    assert "choose cpu" in text
+    assert ("CUDA is available" in text) if CUDA else ("CUDA is not available" in text)
+
+
+@pytest.mark.skipif(CUDA, reason="CUDA is present")
+def test_cuda_without_cuda_says_so():
+    with pytest.raises(ValueError, match="needs CUDA"):
+        check_device("cuda")
+    cfg = ToyConfig.sweep(5, 2, density=0.5, steps=2, batch_size=8)
+    with pytest.raises(ValueError, match="needs CUDA"):
+        train(cfg, device="cuda")
+
+
+def test_numpy_sampler_is_cpu_only_and_names_are_checked():
+    cfg = ToyConfig.sweep(5, 2, density=0.5)
+    with pytest.raises(ValueError, match="unknown sampler"):
+        sample_batch(cfg, 8, sampler="jax")  # type: ignore[arg-type]
+    if CUDA:
+        with pytest.raises(ValueError, match="CPU only"):
+            sample_batch(cfg, 8, device="cuda", sampler="numpy")
+
+
+# --------------------------------------------------------------- samplers
+
+
+def _stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per level and feature: activity rate, number active, magnitude mean and variance."""
+    active = x > 0
+    count = active.sum(axis=1)
+    mean = np.where(active, x, 0).sum(axis=1) / np.maximum(count, 1)
+    var = np.where(active, (x - mean[:, None, :]) ** 2, 0).sum(axis=1) / np.maximum(count - 1, 1)
+    return active.mean(axis=1), count, mean, var
+
+
+def _assert_paper_distribution(x: np.ndarray, prob: np.ndarray, sigmas: float = 5.0) -> None:
+    """Each feature active with probability p (binomial error), magnitude
+    uniform on (0, 1]: mean 1/2 (sd 1/√12 per sample), variance 1/12 (the
+    variance of a uniform's sample variance is 1/180)."""
+    batch = x.shape[1]
+    rate, count, mean, var = _stats(x)
+    assert np.all(np.abs(rate - prob) <= sigmas * np.sqrt(prob * (1 - prob) / batch) + 1e-12)
+    assert np.all(x >= 0) and np.all(x <= 1)
+    c = np.maximum(count, 2)
+    assert np.all(np.abs(mean - 0.5) <= sigmas * np.sqrt(1 / 12 / c))
+    assert np.all(np.abs(var - 1 / 12) <= sigmas * np.sqrt(1 / 180 / c))
+
+
+@pytest.mark.parametrize("sampler", ["numpy", "torch"])
+def test_samplers_draw_the_papers_distribution(sampler):
+    """Dense (p ≥ SPARSE_BELOW), sparse (p below it) and the device sampler
+    draw one distribution: per-feature activity rate, magnitude mean and variance."""
+    density = [1.0, 0.5, engine.SPARSE_BELOW, 0.15, 0.05, 0.01]
+    cfg = ToyConfig.sweep(40, 2, density=density)
+    x = sample_batch(cfg, 30_000, seed=3, sampler=sampler).numpy()
+    _, prob = cfg.arrays()
+    _assert_paper_distribution(x, prob)
+
+
+def test_sparse_sampler_with_a_density_per_feature():
+    """A level whose features have different densities (thinning at the
+    largest): each feature at its own rate, magnitudes uniform."""
+    rows = [[0.1, 0.05, 0.01, 0.1, 0.002], [0.08] * 5, [0.9, 0.1, 0.1, 0.5, 0.01]]
+    assert max(rows[0]) < engine.SPARSE_BELOW and max(rows[2]) >= engine.SPARSE_BELOW
+    cfg = ToyConfig.sweep(5, 2, density=rows)
+    plan = _sampling_plan(np.asarray(rows))
+    assert [(a, b, q < 0, s is None) for a, b, q, s in plan] == [(0, 1, False, False), (1, 2, False, True), (2, 3, True, True)]
+    x = sample_batch(cfg, 100_000, seed=4).numpy()
+    _assert_paper_distribution(x, np.asarray(rows))
+
+
+def test_sampling_plan_groups_levels_and_merges_dense_blocks():
+    prob = np.repeat(np.array([[1.0] * 3, [0.5] * 3, [0.1] * 3, [0.01] * 3, [0.9] * 3]), 2, axis=0)
+    plan = _sampling_plan(prob)
+    assert [(a, b) for a, b, _, _ in plan] == [(0, 4), (4, 6), (6, 8), (8, 10)]
+    assert [q for _, _, q, _ in plan] == [-1.0, 0.1, 0.01, -1.0]
+
+
+def test_sparse_sampler_clears_the_previous_draw():
+    """The buffer is reused: each draw holds only its own active entries,
+    and successive draws are independent."""
+    cfg = ToyConfig.sweep(50, 2, density=[0.05, 0.01])
+    _, prob = cfg.arrays()
+    p = torch.tensor(prob, dtype=torch.float32).unsqueeze(1)
+    draw = engine._Sampler(cfg, p, 2000, torch.Generator().manual_seed(0))
+    first = draw().numpy().copy()
+    for _ in range(5):
+        second = draw().numpy().copy()
+    for level, q in enumerate([0.05, 0.01]):
+        n = first[level].size
+        for x in (first[level], second[level]):
+            assert abs((x > 0).sum() - q * n) < 5 * np.sqrt(q * n)
+        both = ((first[level] > 0) & (second[level] > 0)).sum()
+        assert both < q * q * n + 5 * np.sqrt(q * q * n) + 5
+
+
+def test_samplers_are_deterministic_for_a_seed():
+    cfg = ToyConfig.sweep(30, 2, density=[1.0, 0.1, 0.01])
+    for sampler in ("numpy", "torch"):
+        a = sample_batch(cfg, 500, seed=9, sampler=sampler)
+        b = sample_batch(cfg, 500, seed=9, sampler=sampler)
+        assert torch.equal(a, b)
+        assert not torch.equal(a, sample_batch(cfg, 500, seed=10, sampler=sampler))
+
+
+@pytest.mark.parametrize("sampler", ["numpy", "torch"])
+def test_samplers_draw_independent_uniform_features(sampler):
+    """Beyond the moments: the magnitudes of active entries are uniform (a
+    Kolmogorov–Smirnov distance), and features are independent -- pairs of
+    features, and the same feature in neighbouring examples, are active
+    together at rate p² (the sparse path walks one flattened block, so its
+    neighbours are exactly these entries)."""
+    density = [0.5, engine.SPARSE_BELOW, 0.05]
+    cfg = ToyConfig.sweep(20, 2, density=density)
+    x = sample_batch(cfg, 40_000, seed=11, sampler=sampler).numpy()
+    for level, p in enumerate(density):
+        a = x[level] > 0
+        vals = np.sort(x[level][a])
+        ks = np.max(np.abs(np.arange(1, vals.size + 1) / vals.size - vals))
+        assert ks < 1.8 / np.sqrt(vals.size)  # the 0.3% critical value
+        for pair in (a[:, :-1] & a[:, 1:], a[:-1] & a[1:]):  # next feature, next example
+            tol = 5 * np.sqrt(p * p * (1 - p * p) / pair.size)
+            assert abs(pair.mean() - p * p) < tol
+
+
+def test_numpy_lanes_draw_the_same_on_one_thread_or_two():
+    """The dense draw's lanes have a generator each, so the batch does not
+    depend on whether they ran on the thread pool or one after the other."""
+    cfg = ToyConfig.sweep(30, 2, density=[1.0, 0.4, 0.05])
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = sample_batch(cfg, 999, seed=2)
+        torch.set_num_threads(2)
+        two = sample_batch(cfg, 999, seed=2)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(one, two)
+    # the two lanes are different streams: the halves of the batch differ
+    assert not torch.equal(one[0, :499], one[0, 499:998])
+
+
+# --------------------------------------------------------------- the device code path on CPU
+
+
+@pytest.mark.parametrize("model", ["relu", "neuron"])
+def test_device_code_path_trains_on_cpu(model):
+    """The GPU's path (torch generator, the same step, evaluation and
+    selection) run on CPU: deterministic, it learns, and it reaches the loss
+    the numpy-sampled run reaches."""
+    cfg = ToyConfig.sweep(6, 3, importance=0.9 ** np.arange(6), density=[1.0, 0.1], model=model,
+                          steps=400, batch_size=256, log_every=50, lr=1e-2, n_seeds=2)
+    a = train(cfg, seed=3, sampler="torch")
+    b = train(cfg, seed=3, sampler="torch")
+    np.testing.assert_array_equal(a.W, b.W)
+    np.testing.assert_array_equal(a.best, a.final_loss.argmin(axis=1))
+    curve = a.best_curve()
+    assert np.all(curve[:, -1] < 0.7 * curve[:, 0])
+    ref = train(cfg, seed=3)
+    assert not np.array_equal(ref.W, a.W)  # another random stream
+    np.testing.assert_allclose(a.best_loss, ref.best_loss, rtol=0.25)
+
+
+def test_cuda_graph_flag_is_ignored_on_cpu():
+    cfg = ToyConfig.sweep(5, 2, density=[1.0, 0.05], steps=30, batch_size=32)
+    np.testing.assert_array_equal(train(cfg, seed=1, cuda_graph=True).W, train(cfg, seed=1).W)
+
+
+# --------------------------------------------------------------- on a GPU (skipped without CUDA)
+
+
+@needs_cuda
+@pytest.mark.parametrize("model", ["relu", "linear", "neuron"])
+def test_cuda_training_is_deterministic_and_matches_cpu(model):
+    cfg = ToyConfig.sweep(6, 3, importance=0.9 ** np.arange(6), density=[1.0, 0.1], model=model,
+                          steps=400, batch_size=256, log_every=50, lr=1e-2, n_seeds=2, lr_schedule="cosine")
+    a, b = train(cfg, seed=5, device="cuda"), train(cfg, seed=5, device="cuda")
+    np.testing.assert_array_equal(a.W, b.W)
+    np.testing.assert_array_equal(a.final_loss, b.final_loss)
+    np.testing.assert_array_equal(a.best, a.final_loss.argmin(axis=1))
+    cpu = train(cfg, seed=5, sampler="torch")
+    np.testing.assert_allclose(a.best_loss, cpu.best_loss, rtol=0.25)
+
+
+@needs_cuda
+@pytest.mark.parametrize("model", ["relu", "neuron"])
+def test_cuda_graph_replays_the_eager_step(model):
+    cfg = ToyConfig.sweep(8, 3, importance=0.9 ** np.arange(8), density=[1.0, 0.05], model=model,
+                          steps=120, batch_size=128, log_every=20, lr=1e-2, n_seeds=3, lr_schedule="linear")
+    eager = train(cfg, seed=2, device="cuda")
+    graph = train(cfg, seed=2, device="cuda", cuda_graph=True)
+    again = train(cfg, seed=2, device="cuda", cuda_graph=True)
+    np.testing.assert_array_equal(graph.W, again.W)
+    np.testing.assert_allclose(graph.W, eager.W, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(graph.curve_steps, eager.curve_steps)
+
+
+@needs_cuda
+def test_cuda_sampler_draws_the_papers_distribution():
+    cfg = ToyConfig.sweep(40, 2, density=[1.0, 0.3, 0.05, 0.01])
+    x = sample_batch(cfg, 30_000, seed=3, device="cuda")
+    assert x.device.type == "cuda"
+    _assert_paper_distribution(x.cpu().numpy(), cfg.arrays()[1])
+
+
+@needs_cuda
+def test_cuda_training_copies_nothing_to_the_device_per_step():
+    """Host-to-device copies do not grow with the number of steps."""
+    from torch.profiler import ProfilerActivity, profile
+
+    def copies(steps: int) -> int:
+        cfg = ToyConfig.sweep(20, 5, density=[1.0, 0.1], steps=steps, batch_size=256, log_every=10_000)
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            train(cfg, device="cuda")
+        return sum(e.count for e in prof.key_averages() if "HtoD" in e.key)
+
+    assert copies(50) == copies(150)
 
 
 # --------------------------------------------------------------- the paper's claims
