@@ -496,29 +496,40 @@ class _ManualGrad:
     loss L = mean(I ⊙ e²) has dL/dz = c ⊙ e ⊙ 1[z > 0] with
     c = 2 I / (B n) (no mask for the linear model). The per-feature factor c
     is folded into the small tensors (W's columns, dW, db) rather than the
-    (instances, batch, features) ones, so the large tensors see only: the
-    bias broadcast, one subtraction, one ReLU-mask pass and one reduction.
-    The neuron model (``hidden_relu``) has h = ReLU(x Wᵀ), and its hidden
-    gradient is masked where h = 0, as autograd's ReLU does.
+    (instances, batch, features) ones. The bias rides in the matmuls: h has
+    an extra column of ones and W an extra row b, so z = [h 1] [W; b] needs
+    no broadcast of b, and [h 1]ᵀ e gives the decoder's dW and db in one
+    product. The large tensors then see only the matmuls, one subtraction
+    and one ReLU-mask pass. The neuron model (``hidden_relu``) has
+    h = ReLU(x Wᵀ), and its hidden gradient is masked where h = 0, as
+    autograd's ReLU does.
     """
 
     def __init__(self, inst: int, batch: int, n: int, m: int, imp: torch.Tensor, relu: bool,
                  hidden_relu: bool = False) -> None:
-        dev = imp.device
-        self.z = torch.empty(inst, batch, n, device=dev)
-        self.e = torch.empty(inst, batch, n, device=dev)
-        self.h = torch.empty(inst, batch, m, device=dev)
-        self.dh = torch.empty(inst, batch, m, device=dev)
+        kw: dict[str, Any] = {"device": imp.device, "dtype": imp.dtype}
+        self.m = m
+        self.z = torch.empty(inst, batch, n, **kw)
+        self.e = torch.empty(inst, batch, n, **kw)
+        self.h1 = torch.empty(inst, batch, m + 1, **kw)  # [h 1]
+        self.enc = torch.zeros(inst, n, m + 1, **kw)  # [Wᵀ 0], so that x [Wᵀ 0] = [h 0]
+        self.dec = torch.empty(inst, m + 1, n, **kw)  # [W; b]
+        self.dh = torch.empty(inst, batch, m, **kw)
         self.coef = ((2.0 / (batch * n)) * imp).reshape(inst, 1, n)  # c, per instance and feature
         self.relu = relu
         self.hidden_relu = hidden_relu
 
     def __call__(self, W: torch.Tensor, b: torch.Tensor, x: torch.Tensor, want_loss: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        z, e, h, dh, c = self.z, self.e, self.h, self.dh, self.coef
-        torch.bmm(x, W.transpose(1, 2), out=h)
+        z, e, h1, dh, c, m = self.z, self.e, self.h1, self.dh, self.coef, self.m
+        self.enc[:, :, :m].copy_(W.transpose(1, 2))
+        self.dec[:, :m].copy_(W)
+        self.dec[:, m].copy_(b)
+        torch.bmm(x, self.enc, out=h1)
+        h1[:, :, m] = 1.0  # the product wrote 0 there
+        h = h1[:, :, :m]
         if self.hidden_relu:
             h.relu_()
-        torch.baddbmm(b.unsqueeze(1), h, W, out=z)
+        torch.bmm(h1, self.dec, out=z)
         torch.sub(z, x, out=e)  # z − x, equal to x' − x wherever z > 0
         if self.relu:
             torch.ops.aten.threshold_backward.grad_input(e, z, 0, grad_input=e)  # zero where z ≤ 0
@@ -527,8 +538,8 @@ class _ManualGrad:
             out = torch.relu(z) if self.relu else z
             loss = (c * (out - x).square()).sum(dim=(1, 2)) / 2.0
         # g = c ⊙ e; c multiplies columns, so apply it to the small products
-        db = e.sum(dim=1) * c.squeeze(1)
-        dW = torch.bmm(h.transpose(1, 2), e).mul_(c)  # decoder term
+        dWb = torch.bmm(h1.transpose(1, 2), e).mul_(c)  # decoder term, and db in the last row
+        dW, db = dWb[:, :m].contiguous(), dWb[:, m].contiguous()  # the optimizer wants dense grads
         torch.bmm(e, (W * c).transpose(1, 2), out=dh)
         if self.hidden_relu:
             torch.ops.aten.threshold_backward.grad_input(dh, h, 0, grad_input=dh)  # zero where h = 0
