@@ -9,13 +9,31 @@ a zero column).
 from __future__ import annotations
 
 import functools
+import importlib
+import typing
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
 import numpy as np
-import torch
 
-Array = TypeVar("Array", np.ndarray, torch.Tensor)
+if typing.TYPE_CHECKING:
+    import torch
+else:
+
+    class _Torch(ModuleType):
+        """torch, imported when first used: a build that only reads cached
+        metrics (and a plugin that only needs :data:`REPRESENTED`) does not
+        pay about a second to import it."""
+
+        def __getattr__(self, name: str) -> Any:
+            module = importlib.import_module("torch")
+            globals()["torch"] = module
+            return getattr(module, name)
+
+    torch = _Torch("torch")
+
+Array = TypeVar("Array", np.ndarray, "torch.Tensor")
 P = ParamSpec("P")
 R = TypeVar("R")
 

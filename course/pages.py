@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from collections.abc import Sequence
@@ -70,8 +71,10 @@ def _attribution(plugin: PluginInfo) -> str:
     return ""
 
 
+@functools.cache
 def own_distribution() -> str:
-    """The name of the distribution that provides the ``course`` package."""
+    """The name of the distribution that provides the ``course`` package
+    (looked up once: scanning every installed distribution takes a while)."""
     import importlib.metadata as md
 
     names = md.packages_distributions().get("course", [])

@@ -159,9 +159,17 @@ def _render(env: SandboxedEnvironment, text: str, source: str, context: dict[str
         raise WordsError(describe_error(exc, source, context)) from exc
 
 
+#: compiled template code, by (text, file name, escaping): a build renders each
+#: plugin's words several times, and compiling is the slow part
+_CODE: dict[tuple[str, str, bool], Any] = {}
+
+
 def _compile(env: SandboxedEnvironment, text: str, source: str) -> jinja2.Template:
     """``text`` compiled under the file name ``source`` (errors then name its lines)."""
-    code = env.compile(text, filename=source)
+    key = (text, source, bool(env.autoescape))
+    code = _CODE.get(key)
+    if code is None:
+        code = _CODE[key] = env.compile(text, filename=source)
     return env.template_class.from_code(env, code, env.make_globals(None), None)
 
 

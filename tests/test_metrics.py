@@ -155,3 +155,16 @@ def test_batched_and_torch_inputs_return_same_kind():
     np.testing.assert_allclose(Dt.numpy(), D, atol=1e-6)
     assert M.features_learned(Ws).shape == (2,)
     assert M.gram(Ws).shape == (2, 5, 5)
+
+
+def test_torch_is_imported_only_when_a_metric_runs() -> None:
+    """A build that reads cached metrics imports course.metrics (through the
+    plugins' analysis modules) but should not pay for importing torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; import course.metrics as M; assert 'torch' not in sys.modules; "
+            "print(float(M.feature_norms(np.eye(2))[0])); assert 'torch' in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1.0"
