@@ -162,6 +162,12 @@ class Concept(ABC):
     chapter reports the same trained models: its settings and its file are
     this concept's, and the result is cached under that module's name, keyed
     by its configuration, so two chapters of one setting share one training.
+
+    ``cost`` is a rough figure for how long the concept takes to build from
+    an empty cache (training, figures and video, in seconds on one core at
+    the default profile). A build with several workers starts the costliest
+    concepts first, so that the long ones do not start last and the workers
+    finish together; 0 (unknown) goes last. It changes only the order.
     """
 
     slug: str
@@ -173,6 +179,7 @@ class Concept(ABC):
     part: str = "concepts"
     depends: dict[str, tuple[str, ...]] = field(default_factory=dict)
     shared_experiment: str = ""
+    cost: float = 0.0
 
     # -- stages ------------------------------------------------------------
     def settings(self, quick: bool = False) -> dict[str, Any]:

@@ -652,6 +652,7 @@ def produce_all(
     up to ``jobs`` worker processes (default: one per core; with one job or
     one concept to build, in this process). Each worker gives torch
     ``max(1, cores // workers)`` threads unless ``OMP_NUM_THREADS`` is set.
+    Workers take the concepts costliest first (:attr:`Concept.cost`).
     A plugin's failure stops everything at once (the error is raised)
     unless ``keep_going``, in which case it is listed in the outcome.
     """
@@ -690,6 +691,8 @@ def produce_all(
             except PluginError as exc:
                 fail(reg, exc)
     elif todo:
+        # the costliest first (longest-processing-time order), book order among equals
+        todo.sort(key=lambda r: -float(r.concept.cost))
         _produce_parallel(course, todo, opts, workers, emit, fail, out)
 
     out.artifacts = {r.concept.slug: out.artifacts[r.concept.slug] for r in regs if r.concept.slug in out.artifacts}

@@ -239,6 +239,8 @@ def _validate_concepts(found: list[Registered], errors: list[PluginError]) -> li
             problem = f"concept {c.slug!r}: part must be a lower-case name such as 'foundations' or 'concepts', got {c.part!r}"
         elif not isinstance(c.order, int):
             problem = f"concept {c.slug!r}: order must be an int, got {type(c.order).__name__}"
+        elif isinstance(c.cost, bool) or not isinstance(c.cost, int | float) or not c.cost >= 0:
+            problem = f"concept {c.slug!r}: cost must be a number of seconds, 0 or more, got {c.cost!r}"
         if problem:
             errors.append(PluginError(p.name, "register_concepts", problem))
             continue

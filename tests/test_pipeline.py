@@ -312,6 +312,35 @@ def test_parallel_workers_return_the_same_artifacts(fake, monkeypatch: pytest.Mo
     assert {s: a.metrics for s, a in par.artifacts.items()} == {s: a.metrics for s, a in serial.artifacts.items()}
 
 
+def test_parallel_workers_take_the_costliest_concepts_first(fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    course = fake.load("alpha", "beta")
+    costs = {"alpha": 5.0, "beta": 40.0}
+    for reg in course.concepts:
+        monkeypatch.setattr(reg.concept, "cost", costs[reg.concept.slug])
+    handed: list[str] = []
+
+    def parallel(course, todo, opts, workers, emit, fail, out) -> None:  # noqa: ANN001 - the real signature
+        handed.extend(r.concept.slug for r in todo)
+        for r in todo:
+            out.artifacts[r.concept.slug] = pipeline.produce(r, opts, emit)
+
+    monkeypatch.setattr(pipeline, "_produce_parallel", parallel)
+    done = pipeline.produce_all(course, course.concepts, pipeline.Options(), jobs=2)
+    assert handed == ["beta", "alpha"]  # costliest first
+    assert list(done.artifacts) == ["alpha", "beta"]  # the outcome stays in book order
+    monkeypatch.setattr(course.get("beta").concept, "cost", 0.0)
+    handed.clear()
+    pipeline.produce_all(course, course.concepts, pipeline.Options(use_cache=False), jobs=2)
+    assert handed == ["alpha", "beta"]  # 0, unknown, goes last
+
+
+def test_every_built_in_concept_says_what_it_costs() -> None:
+    from course import plugins
+
+    course = plugins.load()
+    assert all(r.concept.cost > 0 for r in course.concepts if r.plugin.distribution != "(registered in-process)")
+
+
 def test_training_progress_reaches_the_reporter(fake, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_SLOW", "0.5")
     course = fake.load("slow")

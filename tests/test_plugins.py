@@ -125,12 +125,16 @@ def test_invalid_and_duplicate_concepts_are_rejected(no_entry_points):
         NoRun(slug="norun", title="N", order=4, summary="")  # Concept.run is abstract
     a = concepts_plugin("a", Tiny(slug="same", title="One", order=1, summary=""))
     b = concepts_plugin("b", Tiny(slug="same", title="Two", order=2, summary=""),
-                        Tiny(slug="Bad Slug", title="X", order=3, summary=""))
+                        Tiny(slug="Bad Slug", title="X", order=3, summary=""),
+                        Tiny(slug="costly", title="C", order=4, summary="", cost=-1),
+                        Tiny(slug="costs", title="C", order=5, summary="", cost="a lot"))  # type: ignore[arg-type]
     course = P.load(extra=[a, b])
     messages = [str(e) for e in course.errors]
     assert course.slugs() == ["same"]
     assert any("already provided by plugin 'a'" in m for m in messages)
     assert any("'Bad Slug' is not valid" in m for m in messages)
+    assert any("'costly': cost must be a number of seconds, 0 or more, got -1" in m for m in messages)
+    assert any("'costs': cost must be a number of seconds" in m for m in messages)
 
 
 def test_every_hook_is_documented_where_declared():

@@ -40,6 +40,7 @@ CONCEPT = Interference(
     "and how a negative bias and the ReLU filter it out.",
     question="Why is WᵀW a features × features table, and how do we read superposition off it?",
     shared_experiment="course_plugins.sparsity.experiment",
+    cost=8,  # seconds to build from an empty cache on one core (measured 2026-12-02)
 )
 
 

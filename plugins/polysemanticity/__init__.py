@@ -30,6 +30,7 @@ CONCEPT = Polysemanticity(
     order=20,
     summary="Neurons that respond to several unrelated features, and when a network makes them.",
     question="Why would one neuron fire for two things that have nothing to do with each other?",
+    cost=46,  # seconds to build from an empty cache on one core (measured 2026-12-02)
 )
 
 

@@ -45,6 +45,7 @@ CONCEPT = Sparsity(
     question="When does a model start sharing dimensions between features?",
     depends={"analysis": ("phases.py",), "figures": ("phases.py",)},
     shared_experiment=EXPERIMENT,
+    cost=32,  # seconds to build from an empty cache on one core (measured 2026-12-02)
 )
 
 

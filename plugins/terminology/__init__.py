@@ -32,6 +32,7 @@ CONCEPT = Terminology(
     summary="Polysemanticity, superposition, distributed codes, interference and linear "
             "combination: what each word is about.",
     question="Polysemanticity, superposition, distributed representations: are they not all the same thing?",
+    cost=2,  # seconds to build from an empty cache on one core (measured 2026-12-02)
 )
 
 
