@@ -31,7 +31,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from course import cache, outdir, pipeline, sphinx, toc
+from course import cache, outdir, pages, pipeline, sphinx, toc
 from course.chapters import ChapterOutput, write_chapter, write_failed_chapter
 from course.markup import render_template
 from course.plugins import Course, PluginError
@@ -86,8 +86,6 @@ def _copy_tree(item: Any, dest: Path) -> None:
 def write_generated_pages(course: Course, src: Path, report: BuildReport) -> None:
     """Roadmap, glossary and reproduction report, from hooks and results; then
     the hand-written ``*.md.j2`` pages (see :func:`render_static_pages`)."""
-    from course import pages
-
     built = [ch.reg.concept.slug for ch in report.chapters]
     (src / "roadmap.md").write_text(pages.roadmap(course), encoding="utf-8")
     (src / "glossary.md").write_text(pages.glossary(course, built), encoding="utf-8")
@@ -104,8 +102,6 @@ def render_static_pages(src: Path, chapters: list[ChapterOutput]) -> None:
     metrics, runs, claims of each chapter this build made), ``claims_held``,
     ``claims_total``, and the ``num`` filter.
     """
-    from course import pages
-
     context = pages.page_context(chapters)
     for template in sorted(src.rglob("*.md.j2")):
         try:
@@ -166,8 +162,6 @@ def build(
             outdir.sweep(out)
             report.chapters, report.records = _build_pages(course, out, quality, seed, device, keep_going, jobs, emit, quick, report,
                                                           download_quality)
-            from course import pages
-
             pipeline.write_json(out / "reproduction.json", pages.reproduction_document(report.chapters))
             if report.errors:
                 outdir.write_log(log, report.errors)
@@ -230,7 +224,8 @@ def _build_pages(course: Course, out: Path, quality: str, seed: int, device: str
             try:
                 chapters.append(write_chapter(reg, art, staging,
                                               (hq_video, download_quality) if hq_video and download_quality else None,
-                                              built=course.slugs()))
+                                              built=course.slugs(),
+                                              training=pages.training_note(reg, art.profile, art.settings)))
             except PluginError as exc:
                 if not keep_going:
                     raise

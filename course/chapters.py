@@ -125,12 +125,14 @@ def claims_of(reg: Registered, metrics: dict[str, Any]) -> list[Claim]:
 
 def write_chapter(reg: Registered, art: pipeline.Artifacts, src: Path,
                   download: tuple[Rendered, str] | None = None,
-                  built: Collection[str] | None = None) -> ChapterOutput:
+                  built: Collection[str] | None = None, training: str = "") -> ChapterOutput:
     """Write one concept's page, data, figures, video and captions into ``src``.
 
     ``download`` is the same video rendered at a higher quality, with that
     quality's name: it is copied beside the embedded one and linked.
     ``built`` is the slugs of the chapters in this book, for ``chapter_link``.
+    ``training`` is the box that ends the chapter before its exercises (the
+    build profile that made it: :func:`course.pages.training_note`).
     """
     c = reg.concept
     metrics = art.metrics
@@ -168,7 +170,7 @@ def write_chapter(reg: Registered, art: pipeline.Artifacts, src: Path,
         "claims": claims,
         "chapter_link": chapter_linker(built),
     }
-    page = render_chapter(reg, ctx) + render_practice(reg, ctx)
+    page = render_chapter(reg, ctx) + ("\n" + training if training else "") + render_practice(reg, ctx)
     interactive.write_data(reg, art, page, src)
     (src / "concepts").mkdir(parents=True, exist_ok=True)
     page = with_link(page, chapter_box(reg, src))  # the plugin's notebook.py, as _static/notebooks/SLUG.ipynb

@@ -24,7 +24,7 @@ from course.words import environment, plain, safe_url
 if TYPE_CHECKING:
     from course.chapters import ChapterOutput
     from course.concept import Claim, GlossaryEntry
-    from course.plugins import Course, PluginError, PluginInfo
+    from course.plugins import Course, PluginError, PluginInfo, Registered
 
 PAPER = PAPER_URL
 #: the roadmap group for the paper's own later sections (RoadmapEntry's default)
@@ -345,6 +345,61 @@ def models_table(chapters: Sequence[ChapterOutput]) -> str:
     """"The models of this course at a glance": the table of every chapter's
     toy model (words: ``book/templates/models.md.j2``)."""
     return page_template("models", rows=model_rows(chapters))
+
+
+def setting_value(value: Any) -> str:
+    """A setting as a page shows it: 10,000 for 10000, 0.001, "1.5 to 1.68"
+    for a pair, "13 values from 1 to 0.01" for a longer sequence."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,}" if value.is_integer() and abs(value) >= 1000 else f"{value:g}"
+    if isinstance(value, list | tuple):
+        items = [setting_value(v) for v in value]
+        if len(items) == 2:
+            return f"{items[0]} to {items[1]}"
+        if len(items) > 2:
+            return f"{len(items)} values from {items[0]} to {items[-1]}"
+        return ", ".join(items)
+    return str(value)
+
+
+def _flat(settings: dict[str, Any], part: str = "") -> dict[tuple[str, str], Any]:
+    """Settings as {(part, field): value}; a nested dict is a part (its key)."""
+    out: dict[tuple[str, str], Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict) and not part:
+            out.update(_flat(value, str(key)))
+        else:
+            out[(part, str(key))] = value
+    return out
+
+
+def training_note(reg: Registered, profile: str, settings: dict[str, Any]) -> str:
+    """The box a chapter page ends with (before its exercises): which build
+    profile trained it and what the other profile would change (words:
+    ``book/templates/training.md.j2``)."""
+    from course import pipeline, profiles
+
+    changes: list[dict[str, Any]] = []
+    other = ""
+    if profile in profiles.NAMES:
+        other = next(n for n in profiles.NAMES if n != profile)
+        try:
+            theirs = _flat(pipeline.profile_settings(reg, other))
+        except Exception:  # noqa: BLE001 - the plugin's settings failed: say nothing about the other profile
+            theirs = {}
+            other = ""
+        ours = _flat(settings)
+        for key, value in ours.items():
+            if key in theirs and theirs[key] != value and key[1] != "profile":
+                changes.append({"part": key[0], "field": key[1], "this": setting_value(value),
+                                "other": setting_value(theirs[key])})
+    description = profiles.get(profile).description if profile in profiles.NAMES else ""
+    return page_template("training", slug=reg.concept.slug, profile=profile, description=description,
+                         other=other, changes=changes)
 
 
 # --------------------------------------------------------------------------- hand-written pages

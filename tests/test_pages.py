@@ -246,3 +246,40 @@ def test_concepts_load_in_book_order_and_a_bad_part_is_named(no_installed_plugin
     assert course.slugs() == ["basics", "late-concept", "extra"]
     (err,) = course.errors
     assert err.plugin == "d" and "part must be a lower-case name" in err.message
+
+
+# --------------------------------------------------------------------------- the build profile box
+
+
+def test_each_chapter_says_which_profile_built_it_and_what_the_other_would_change() -> None:
+    from course import pipeline
+
+    course = load()
+    poly = course.get("polysemanticity")
+    default = pages.training_note(poly, "default", pipeline.profile_settings(poly, "default"))
+    assert "built under the `default` build profile" in default
+    assert "- models per setting: 128 → 1,000" in default  # this build's value → the paper's
+    assert "- training steps: 3,000 → 10,000" in default and "- batch size: 128 → 1,024" in default
+
+    paper = pages.training_note(poly, "paper", pipeline.profile_settings(poly, "paper"))
+    assert "built under the `paper` build profile" in paper and "the default's value → this build's" in paper
+    assert "- models per setting: 128 → 1,000" in paper
+
+    sparsity = course.get("sparsity")
+    parts = pages.training_note(sparsity, "default", pipeline.profile_settings(sparsity, "default"))
+    assert "- `phase`: models per setting 8 → 10; training steps 1,000 → 10,000; batch size 128 → 1,024" in parts
+
+    same = course.get("superposition")
+    text = pages.training_note(same, "default", pipeline.profile_settings(same, "default"))
+    assert "The `paper` profile builds it the same" in text and "→" not in text
+
+    quick = pages.training_note(poly, "quick", poly.concept.settings(True))
+    assert "quick settings" in quick and "→" not in quick
+
+
+def test_setting_values_read_as_the_page_writes_them() -> None:
+    assert pages.setting_value(10000) == "10,000"
+    assert pages.setting_value(0.001) == "0.001"
+    assert pages.setting_value((1.5, 1.68)) == "1.5 to 1.68"
+    assert pages.setting_value((1.0, 0.5, 0.1, 0.01)) == "4 values from 1 to 0.01"
+    assert pages.setting_value(True) == "True"
