@@ -6,8 +6,9 @@
 book: setup
 	.venv/bin/course build
 
+# the tests in one worker per core (at most 4: each trains models on torch threads of its own)
 test: setup-dev lint
-	.venv/bin/pytest -p no:cacheprovider
+	.venv/bin/pytest -p no:cacheprovider -n auto --maxprocesses 4
 
 setup:
 	bash scripts/setup.sh
