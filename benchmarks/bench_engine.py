@@ -110,56 +110,49 @@ def describe(device: str) -> str:
 # ------------------------------------------------------------------ reference
 
 
-def reference_train(steps: int, seed: int = 0, device: str = "cpu") -> float:
+def _reference(steps: int, prob: torch.Tensor, importance: torch.Tensor, m: int, batch: int, lr: float,
+               hidden_relu: bool, seed: int, device: str) -> float:
     """The straightforward implementation: einsum over (batch, instance,
     feature) tensors, two full-size random draws per step, autograd, Adam.
-    Returns the final mean loss (to keep the work honest)."""
+    ``prob`` is each instance's density (instances,), ``importance`` each
+    feature's (n,). Returns the final mean loss (to keep the work honest)."""
     gen = torch.Generator(device).manual_seed(seed)
-    inst, n, m = N_LEVELS, N_FEATURES, N_HIDDEN
-    prob = torch.tensor(densities(), dtype=torch.float32, device=device)[None, :, None]  # (1, I, 1)
-    importance = torch.ones(1, 1, n, device=device)
+    inst, n = prob.numel(), importance.numel()
+    p = prob.to(device, torch.float32)[None, :, None]  # (1, I, 1)
+    imp = importance.to(device, torch.float32)[None, None, :]
     W = torch.nn.Parameter(torch.randn(inst, m, n, generator=gen, device=device) * math.sqrt(2 / (m + n)))
     b = torch.nn.Parameter(torch.zeros(inst, n, device=device))
-    opt = torch.optim.Adam([W, b], lr=1e-3)
+    opt = torch.optim.Adam([W, b], lr=lr)
     loss = torch.tensor(0.0)
     zero = torch.zeros((), device=device)
     for _ in range(steps):
-        feat = torch.rand(BATCH, inst, n, generator=gen, device=device)
-        seeds = torch.rand(BATCH, inst, n, generator=gen, device=device)
-        x = torch.where(seeds <= prob, feat, zero)
+        feat = torch.rand(batch, inst, n, generator=gen, device=device)
+        seeds = torch.rand(batch, inst, n, generator=gen, device=device)
+        x = torch.where(seeds <= p, feat, zero)
         h = torch.einsum("bif,ihf->bih", x, W)
+        if hidden_relu:
+            h = torch.relu(h)
         out = torch.relu(torch.einsum("bih,ihf->bif", h, W) + b)
-        loss = (importance * (x - out) ** 2).mean(dim=(0, 2)).sum()
+        loss = (imp * (x - out) ** 2).mean(dim=(0, 2)).sum()
         opt.zero_grad()
         loss.backward()
         opt.step()
     return float(loss.detach()) / inst
+
+
+def reference_train(steps: int, seed: int = 0, device: str = "cpu") -> float:
+    """The reference on the benchmark's sweep (the ReLU-output model)."""
+    return _reference(steps, torch.tensor(densities()), torch.ones(N_FEATURES), N_HIDDEN, BATCH, 1e-3,
+                      hidden_relu=False, seed=seed, device=device)
 
 
 def reference_neuron(steps: int, n_seeds: int, seed: int = 0, device: str = "cpu") -> float:
-    """The neuron model h = ReLU(W x), x' = ReLU(Wᵀ h + b) the plain way (as
-    ARENA's NeuronModel): einsum, two draws per step, autograd, Adam."""
-    gen = torch.Generator(device).manual_seed(seed)
-    n, m = NEURON_N, NEURON_M
-    inst = len(NEURON_DENSITIES) * n_seeds
-    prob = torch.tensor(NEURON_DENSITIES, device=device).repeat_interleave(n_seeds)[None, :, None]
-    importance = (0.75 ** torch.arange(n, dtype=torch.float32, device=device))[None, None, :]
-    W = torch.nn.Parameter(torch.randn(inst, m, n, generator=gen, device=device) * math.sqrt(2 / (m + n)))
-    b = torch.nn.Parameter(torch.zeros(inst, n, device=device))
-    opt = torch.optim.Adam([W, b], lr=5e-3)
-    loss = torch.tensor(0.0)
-    zero = torch.zeros((), device=device)
-    for _ in range(steps):
-        feat = torch.rand(NEURON_BATCH, inst, n, generator=gen, device=device)
-        seeds = torch.rand(NEURON_BATCH, inst, n, generator=gen, device=device)
-        x = torch.where(seeds <= prob, feat, zero)
-        h = torch.relu(torch.einsum("bif,ihf->bih", x, W))
-        out = torch.relu(torch.einsum("bih,ihf->bif", h, W) + b)
-        loss = (importance * (x - out) ** 2).mean(dim=(0, 2)).sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return float(loss.detach()) / inst
+    """The reference on the neuron model h = ReLU(W x), x' = ReLU(Wᵀ h + b)
+    (as ARENA's NeuronModel), ``n_seeds`` models per density."""
+    prob = torch.tensor(NEURON_DENSITIES).repeat_interleave(n_seeds)
+    importance = 0.75 ** torch.arange(NEURON_N, dtype=torch.float32)
+    return _reference(steps, prob, importance, NEURON_M, NEURON_BATCH, 5e-3,
+                      hidden_relu=True, seed=seed, device=device)
 
 
 def engine_config(steps: int) -> ToyConfig:
