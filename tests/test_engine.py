@@ -422,3 +422,22 @@ def test_uniform_superposition_rests_at_half_a_dimension_per_feature():
     assert dpf[0] == pytest.approx(1.0, abs=0.1)
     near_half = np.abs(dpf - 0.5) < 0.06
     assert near_half.sum() >= 2, dpf
+
+
+@pytest.mark.slow
+def test_the_engine_benchmark_runs_and_ends_with_its_figures() -> None:
+    """benchmarks/bench_engine.py --quick: the script the README's speed table comes from still runs."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_engine.py"
+    done = subprocess.run([sys.executable, str(script), "--quick", "--neuron-seeds", "4", "--threads", "1"],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("torch ") and lines[1].startswith("CPU: ")
+    assert re.fullmatch(r"speedup_vs_reference=\d+\.\d\d matmul_fraction=\d+\.\d\d", lines[-1])
+    assert any(line.startswith("sparse draws faster at") or line.startswith("sparse draws were not faster")
+               for line in lines)
