@@ -183,3 +183,24 @@ def test_the_pipeline_renders_each_theme_once_and_keeps_them_apart(fake, monkeyp
     assert arts["light"].video is not None and arts["dark"].video is not None
     assert arts["light"].video.video != arts["dark"].video.video  # two cache entries
     assert statuses == ["built", "built", "cached"]
+
+
+def test_render_names_the_dark_videos_apart_from_the_light(fake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from course.cli import cli
+
+    monkeypatch.setenv("FAKE_VIDEO", "1")
+    course = fake.load("alpha")
+    out = tmp_path / "media"
+    for theme in ("light", "dark"):
+        res = CliRunner().invoke(cli, ["render", "alpha", "--theme", theme, "--out", str(out), "-j", "1"],
+                                 obj={"course": course})
+        assert res.exit_code == 0, res.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["alpha-low-dark.mp4", "alpha-low-dark.png", "alpha-low-dark.vtt",
+                     "alpha-low.mp4", "alpha-low.png", "alpha-low.vtt"]
+    from PIL import Image
+
+    with Image.open(out / "alpha-low.png") as light, Image.open(out / "alpha-low-dark.png") as dark:
+        assert np.asarray(light.convert("L")).mean() > np.asarray(dark.convert("L")).mean() + 100

@@ -160,7 +160,9 @@ def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: s
       OUT/SLUG-QUALITY.png      its poster frame (the last frame)
       OUT/SLUG-QUALITY.vtt      its captions (WebVTT, from the scene's narration)
 
-    and prints the videos' paths, one per line. Renders are cached: asking
+    (with --theme dark, SLUG-QUALITY-dark.FORMAT and so on, so that the two
+    themes of one video can sit side by side) and prints the videos' paths,
+    one per line. Renders are cached: asking
     again for the same quality, format and theme copies the cached files.
     """
     import time
@@ -197,7 +199,7 @@ def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: s
                     if not all_:
                         fail(f"concept {reg.concept.slug!r} has no animation")
                     continue
-                written.append(publish_render(art, out, quality, chapters.captions_vtt(reg, art)))
+                written.append(publish_render(art, out, quality, chapters.captions_vtt(reg, art), theme))
     except PluginError as exc:
         reporter.close()
         outdir.write_log(log, [exc])
@@ -215,7 +217,8 @@ def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: s
         outdir.write_log(log, outcome.errors)
         failures.append(f"tracebacks: {log}")
     if not quiet:
-        extra = [f"videos in {out}/ as SLUG-{quality}.{fmt}, with SLUG-{quality}.png and .vtt"] if written else []
+        stem = f"SLUG-{quality}" + theme_suffix(theme)
+        extra = [f"videos in {out}/ as {stem}.{fmt}, with {stem}.png and .vtt"] if written else []
         click.echo(summary(outcome.records, time.perf_counter() - t0, failures, extra), err=True)
         if not written and not outcome.errors:
             click.echo("No concept has an animation.", err=True)
@@ -228,9 +231,16 @@ def render(ctx: click.Context, concepts: tuple[str, ...], all_: bool, quality: s
         sys.exit(1)
 
 
-def publish_render(art, out: Path, quality: str, captions: str | None) -> Path:
-    """Copy a cached render to ``out/SLUG-QUALITY.{ext,png}`` and write its
-    ``captions`` (WebVTT text) to ``.vtt``, each file in one rename.
+def theme_suffix(theme: str) -> str:
+    """What a render's file names add for ``theme``: nothing for the default
+    (light), ``-dark`` for dark."""
+    return "" if theme == THEMES[0] else f"-{theme}"
+
+
+def publish_render(art, out: Path, quality: str, captions: str | None, theme: str = "light") -> Path:
+    """Copy a cached render to ``out/SLUG-QUALITY.{ext,png}`` (``SLUG-QUALITY-dark``
+    for the dark theme) and write its ``captions`` (WebVTT text) to ``.vtt``,
+    each file in one rename.
 
     The poster and captions go first and the video last, so a video present
     means its poster and captions are too.
@@ -241,7 +251,7 @@ def publish_render(art, out: Path, quality: str, captions: str | None) -> Path:
     from course import cache
 
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{art.slug}-{quality}"
+    stem = f"{art.slug}-{quality}{theme_suffix(theme)}"
     v = art.video
     vtt = out / f"{stem}.vtt"
     if captions is not None:
