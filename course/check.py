@@ -6,7 +6,8 @@ concept: its metadata, and each stage on the smallest settings
 (``settings(quick=True)``) — the experiment runs, the metrics are JSON with
 finite numbers and a ``"runs"`` list, the figures exist and are described, the
 scene constructs (a dry run with no video), the claims are ``Claim`` objects
-and the chapter template renders with the context ``course build`` gives it.
+and the chapter template (and its exercises, ``practice.md.j2``) renders with the
+context ``course build`` gives it.
 
 Each problem is a :class:`Problem`: one line that names the plugin and says
 how to fix it.
@@ -412,6 +413,7 @@ def _check_chapter(reg, report, problem, metrics, figures, anim, claims) -> None
            "claims": claims, "chapter_link": chapter_linker(None)}
     try:
         chapters.render_chapter(reg, ctx)
+        practice = chapters.render_practice(reg, ctx)  # the exercises get the chapter's context
     except PluginError as exc:
         if "line" in exc.message or "Error" in exc.message:
             fix = f"use only the names {', '.join(chapters.CONTEXT_NAMES)} and keys the metrics really have"
@@ -420,6 +422,8 @@ def _check_chapter(reg, report, problem, metrics, figures, anim, claims) -> None
         report.problems.append(_plugin_error(report, exc, fix))
         return
     report.notes.append("chapter renders")
+    if practice:
+        report.notes.append("exercises render")
 
 
 # --------------------------------------------------------------------------- everything

@@ -535,3 +535,36 @@ def test_scaffolded_plugin_end_to_end_in_a_throwaway_venv(tmp_path: Path) -> Non
     own = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")],
                          capture_output=True, text=True, env=env, cwd=root)
     assert own.returncode == 0, own.stdout + own.stderr
+
+
+@pytest.mark.parametrize(
+    ("practice", "expected"),
+    [
+        (":::{exercise} Norms\n:label: fine-norm\n\nHow long is {{ runs[0].nrom }}?\n:::\n",
+         "practice template: fine/practice.md.j2, line 4: UndefinedError"),
+        (":::{exercise} Norms\n:label: fine-norm\n\nHow long?\n:::\n\n:::{solution} fine-norm\n\n{{ runs[0].norm }}\n:::\n",
+         "practice template: the solution of 'fine-norm' is not folded. Fix: add ':class: dropdown' under it"),
+    ],
+    ids=["undefined-name", "unfolded-solution"],
+)
+def test_check_renders_the_exercises_too(no_installed_plugins: None, monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path, practice: str, expected: str) -> None:
+    """A mistake in practice.md.j2 shows in `course check`, not first in a build."""
+    good = concept(Fine, "fine")
+    (tmp_path / "practice.md.j2").write_text(practice, encoding="utf-8")
+    monkeypatch.setattr(type(good), "source_dir", lambda self: tmp_path)
+    code, lines = check_lines(concept_plugin("good", good))
+    assert code == 1, lines
+    assert any(expected in line for line in lines), lines
+
+
+def test_check_notes_exercises_that_render(no_installed_plugins: None, monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
+    good = concept(Fine, "fine")
+    (tmp_path / "practice.md.j2").write_text(
+        ":::{exercise} Norms\n:label: fine-norm\n\nHow long?\n:::\n\n"
+        ":::{solution} fine-norm\n:class: dropdown\n\n{{ runs[0].norm | num }}\n:::\n", encoding="utf-8")
+    monkeypatch.setattr(type(good), "source_dir", lambda self: tmp_path)
+    code, lines = check_lines(concept_plugin("good", good))
+    assert code == 0, lines
+    assert "chapter renders" in lines[0] and "exercises render" in lines[0]
