@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,8 @@ class ChapterOutput:
     video: Rendered | None
     claims: list[Claim]
     cached: bool = False
+    #: the settings the experiment was trained with (empty: unknown, e.g. a failed chapter)
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -176,7 +178,7 @@ def write_chapter(reg: Registered, art: pipeline.Artifacts, src: Path,
     page = with_link(page, chapter_box(reg, src))  # the plugin's notebook.py, as _static/notebooks/SLUG.ipynb
     (src / "concepts" / f"{c.slug}.md").write_text(page, encoding="utf-8")
     cached = all(r.status in ("cached", "none") for r in art.records)
-    return ChapterOutput(reg, metrics, figures, video, claims, cached)
+    return ChapterOutput(reg, metrics, figures, video, claims, cached, settings=art.settings)
 
 
 def render_chapter(reg: Registered, ctx: dict[str, Any]) -> str:

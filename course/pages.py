@@ -316,18 +316,21 @@ MODEL_NAMES = {"relu": "ReLU output", "linear": "linear", "neuron": "ReLU neuron
 
 def model_rows(chapters: Sequence[ChapterOutput]) -> list[dict[str, Any]]:
     """One row per chapter, in book order: its toy models' sizes, importance,
-    densities, seeds and steps, read from the settings the build trains
-    (:func:`course.pipeline.settings_of`) and its metrics, and its summary.
+    densities, seeds and steps, read from the settings the build trained
+    (with ``--quick`` or ``--profile``; else :func:`course.pipeline.settings_of`)
+    and its metrics, and its summary.
     Where a chapter trains several models each column gives the range."""
     from course import pipeline
 
     rows = []
     for ch in _book_order(chapters):
         c = ch.reg.concept
-        try:
-            settings = pipeline.settings_of(ch.reg)
-        except Exception:  # noqa: BLE001 - a plugin whose settings fail still gets its row
-            settings = {}
+        settings = ch.settings  # what this build trained (--quick, --profile)
+        if not settings:
+            try:
+                settings = pipeline.settings_of(ch.reg)
+            except Exception:  # noqa: BLE001 - a plugin whose settings fail still gets its row
+                settings = {}
         runs = [r for r in ch.metrics.get("runs", []) if isinstance(r, dict)]
         kinds = [str(k) for k in _find_all(settings, "model") + [r.get("model") for r in runs] if k]
         rows.append({

@@ -81,6 +81,18 @@ def test_the_models_table_follows_the_settings(course: plugins.Course, monkeypat
     assert (sup["steps"], sup["seeds"], sup["densities"]) == ("1234", "3", "1 to 0.01 (2 levels)")
 
 
+def test_the_models_table_shows_what_the_build_trained(course: plugins.Course) -> None:
+    """A --quick or --profile paper build's table gives the settings that build trained."""
+    chapters = _chapters(course)
+    poly = next(ch for ch in chapters if ch.reg.concept.slug == "polysemanticity")
+    poly.settings = pipeline.settings_of(poly.reg, quick=True)
+    row = _row(pages.model_rows(chapters), "polysemanticity")
+    assert (row["seeds"], row["steps"]) == (str(poly.settings["n_seeds"]), str(poly.settings["steps"]))
+    poly.settings = pipeline.settings_of(poly.reg, profile="paper")
+    row = _row(pages.model_rows(chapters), "polysemanticity")
+    assert (row["seeds"], row["steps"]) == ("1000", "10000")
+
+
 def test_before_you_start_opens_the_foundations_with_free_sources(tmp_path: Path, course: plugins.Course) -> None:
     text = (REPO / "book" / "before-you-start.md").read_text(encoding="utf-8")
     assert text.startswith("# Before you start\n\n**")
