@@ -21,10 +21,24 @@ from manim import (
 
 from course_animations import palette
 
+#: labels already typeset, by (text, size, colour, font): a scene that redraws a
+#: table every frame asks for the same few strings hundreds of times, and
+#: typesetting one (Pango, then parsing its SVG) costs far more than a copy
+_LABELS: dict[tuple[str, float, str, str], Text] = {}
+_LABELS_MAX = 1024
+
 
 def label(text: str, size: float = 28, color: str | None = None) -> Text:
-    """Text in the course font (by default in the current theme's foreground)."""
-    return Text(text, font=palette.FONT, font_size=size, color=color or palette.theme().foreground)
+    """Text in the course font (by default in the current theme's foreground):
+    a fresh copy each call, typeset once per text, size and colour."""
+    key = (str(text), float(size), str(color or palette.theme().foreground), palette.FONT)
+    made = _LABELS.get(key)
+    if made is None:
+        made = Text(key[0], font=key[3], font_size=key[1], color=key[2])
+        if len(_LABELS) >= _LABELS_MAX:
+            _LABELS.clear()
+        _LABELS[key] = made
+    return made.copy()
 
 
 def feature_arrows(W: np.ndarray, scale: float = 2.0, min_norm: float = 0.05) -> VGroup:
