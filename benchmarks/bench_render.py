@@ -17,13 +17,24 @@ the full settings: this takes the better part of a cold build), then with
 the renders removed before each timed run, so it renders every video and
 trains nothing; the same with --jobs 1 for comparison.
 
+With --profile (part 3) each scene renders once more at the lowest quality
+of --qualities under cProfile, and a row says where the render's time went:
+drawing frames with cairo (``Camera.capture_mobjects``), copying mobjects
+(``Mobject.copy``: Transform, FadeIn and Create copy what they animate),
+typesetting TeX (``tex_to_svg_file``: latex and dvisvgm), waiting for the
+threads that encode the partial movies (they run beside the drawing), and
+the rest (the scene's own code, updaters, interpolation). cProfile slows
+Python code more than C, so the shares are a guide, not a measurement of
+the unprofiled render.
+
 Prints one row per (scene, quality) and, last, one line per part::
 
     render slug=... quality=... video_s=... render_s=... per_video_s=...
     parallel jobs=N quality=... serial_s=... parallel_s=... speedup=...
+    profile slug=... quality=... total_s=... drawing=..% copying=..% tex=..% encoding=..% rest=..%
 
 Run: python benchmarks/bench_render.py [--slug superposition ...] [--qualities low,high,4k]
-     [--sample K] [--quick] [--parallel N] [--parallel-quality low]
+     [--sample K] [--quick] [--parallel N] [--parallel-quality low] [--profile]
 """
 
 from __future__ import annotations
@@ -62,7 +73,41 @@ def _render_once(anim: Any, out: Path, slug: str, quality: str, sample: int | No
     return time.perf_counter() - t0, seconds
 
 
-def per_scene(slugs: list[str], qualities: list[str], sample: int | None, quick: bool) -> list[dict[str, Any]]:
+#: the parts of a render --profile reports: (name, file suffix, function), each
+#: timed by its cumulative time (they do not call one another)
+PARTS = (
+    ("drawing", "manim/camera/camera.py", "capture_mobjects"),
+    ("copying", "manim/mobject/mobject.py", "copy"),
+    ("tex", "manim/utils/tex_file_writing.py", "tex_to_svg_file"),
+    ("encoding", "threading.py", "_wait_for_tstate_lock"),  # joining the partial movies' encoder threads
+)
+
+
+def _profile_once(anim: Any, out: Path, slug: str, quality: str) -> dict[str, Any]:
+    """One render of ``anim`` under cProfile: its total seconds and each part's share."""
+    import cProfile
+    import pstats
+
+    from course import render
+
+    prof = cProfile.Profile()
+    prof.enable()
+    render.render(anim, out, slug, quality=quality)
+    prof.disable()
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    total = max((cum for (_, _, name), (_, _, _, cum, _) in stats.items() if name == "render"), default=0.0)
+    row: dict[str, Any] = {"slug": slug, "quality": quality, "total_s": round(total, 2)}
+    used = 0.0
+    for part, suffix, func in PARTS:
+        cum = sum(v[3] for (file, _, name), v in stats.items() if name == func and file.endswith(suffix))
+        used += cum
+        row[part] = f"{100 * cum / total:.0f}%" if total else "?"
+    row["rest"] = f"{100 * max(0.0, total - used) / total:.0f}%" if total else "?"
+    return row
+
+
+def per_scene(slugs: list[str], qualities: list[str], sample: int | None, quick: bool,
+              profile: bool = False) -> list[dict[str, Any]]:
     """Render every scene of ``slugs`` at every quality; one row per render."""
     from course.plugins import load
 
@@ -89,6 +134,9 @@ def per_scene(slugs: list[str], qualities: list[str], sample: int | None, quick:
                     row["estimate_s"] = round(wall / seconds * full_seconds, 1)
                 rows.append(row)
                 print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+            if profile:
+                prow = _profile_once(anim, Path(tmp) / f"{c.slug}-profile", c.slug, qualities[0])
+                print("profile " + " ".join(f"{k}={v}" for k, v in prow.items()), flush=True)
     return rows
 
 
@@ -127,9 +175,12 @@ def main() -> None:
     ap.add_argument("--parallel", type=int, default=0, help="also time course render --all --jobs N against --jobs 1")
     ap.add_argument("--parallel-quality", default="low")
     ap.add_argument("--skip-scenes", action="store_true", help="only the parallel part")
+    ap.add_argument("--profile", action="store_true",
+                    help="also render each scene under cProfile and say where its time went")
     args = ap.parse_args()
     if not args.skip_scenes:
-        per_scene(args.slug, [q.strip() for q in args.qualities.split(",") if q.strip()], args.sample, args.quick)
+        per_scene(args.slug, [q.strip() for q in args.qualities.split(",") if q.strip()], args.sample, args.quick,
+                  args.profile)
     if args.parallel:
         parallel(args.parallel, args.parallel_quality)
 
