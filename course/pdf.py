@@ -114,19 +114,23 @@ def page_order(html: Path) -> list[str]:
     return pages
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """A static file handler that does not log each request to stderr."""
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass
 
 
 @contextlib.contextmanager
-def _serve(root: Path) -> Iterator[str]:
-    """Serve ``root`` on 127.0.0.1 (a free port); yields the base URL."""
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
+def serve(root: Path, handler: type[http.server.SimpleHTTPRequestHandler] = QuietHandler) -> Iterator[str]:
+    """Serve the folder ``root`` on 127.0.0.1 (a free port) with ``handler``;
+    yields the base URL, without a trailing slash. The browser tests serve
+    the book with it too."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -158,7 +162,8 @@ def write_book_pdf(html: Path, pdf: Path, emit: Callable[[str], None] | None = N
     parts.mkdir(parents=True)
     printed = Printed(pdf, pages)
     try:
-        with _serve(html) as base, sync_playwright() as p:
+        with serve(html) as root_url, sync_playwright() as p:
+            base = root_url + "/"
             try:
                 browser = p.chromium.launch(executable_path=chromium, args=_CHROMIUM_ARGS, headless=True)
             except PlaywrightError as exc:

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import functools
-import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+
+# the course's one static server (course build --pdf prints the book through it)
+from course.pdf import QuietHandler, serve  # noqa: F401 - for the browser tests
 
 #: the `course` script of the environment running the tests
 COURSE = str(Path(sys.executable).with_name("course"))
@@ -47,27 +47,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--autoplay-policy=no-user-gesture-required",
 ]
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """A static file handler that does not log each request to stderr."""
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        pass
-
-
-@contextlib.contextmanager
-def serve(root: Path, handler: type[http.server.SimpleHTTPRequestHandler]) -> Iterator[str]:
-    """Serve the folder ``root`` on 127.0.0.1 with ``handler``; yields the base URL."""
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 @contextlib.contextmanager

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import math
 import shutil
@@ -24,7 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from helpers import chromium, serve
+from helpers import QuietHandler, chromium, serve
 
 from course import interactive
 from course.plugins import PluginError
@@ -124,11 +123,6 @@ def test_the_script_hands_the_page_the_figures_colours() -> None:
 # --------------------------------------------------------------------------- the browser
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        pass
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with chromium() as b:
@@ -169,7 +163,7 @@ def toy_page(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     shutil.copy(STATIC / "toy-model.js", root / "toy-model.js")
     (root / "index.html").write_text('<!doctype html><title>toy</title><script src="toy-model.js"></script>',
                                      encoding="utf-8")
-    with serve(root, _Quiet) as url:
+    with serve(root, QuietHandler) as url:
         guard = _Guard(browser, url)
         guard.page.goto(url + "/index.html")
         yield guard.page
@@ -274,7 +268,7 @@ CHAPTER = "concepts/superposition.html"
 
 @pytest.fixture(scope="module")
 def book_url(built_book: Path) -> Iterator[str]:
-    with serve(built_book, _Quiet) as url:
+    with serve(built_book, QuietHandler) as url:
         yield url
 
 
