@@ -56,7 +56,7 @@ ENV_CACHE = "COURSE_CACHE_DIR"
 KINDS = ("experiments", "analysis", "figures", "renders")
 MANIFEST = "manifest.json"
 #: course modules each kind of output depends on (relative to the course package)
-_CORE_FILES = ("engine.py", "results.py")
+_CORE_FILES = ("engine.py", "kernels.py", "results.py")
 _FIGURE_FILES = ("figures.py", "palette.py")
 _RENDER_FILES = ("render.py", "palette.py", "align.py")
 _STALE_SECONDS = 3600.0

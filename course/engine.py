@@ -25,8 +25,9 @@ tests); correlated and anticorrelated sets use autograd.
 before any work starts). The program is device-generic: on a GPU the data is
 drawn on the device with a torch generator (no host-to-device copy per step),
 and the step, the neuron model, the evaluation and the best-seed selection all
-run there; only the final arrays come back. On CPU the data is drawn with
-numpy's PCG64 (faster there), and at low density only the active entries are
+run there; only the final arrays come back. On CPU the data is drawn by a
+compiled counter-based generator (SplitMix64, :mod:`course.kernels`; about ten
+times torch's CPU generator), and at low density only the active entries are
 drawn (:data:`SPARSE_BELOW`). ``sampler="torch"`` runs the device sampler on
 CPU too, which is how the CPU tests exercise the GPU's code path.
 ``cuda_graph=True`` captures the step in a CUDA graph (used only on CUDA).
@@ -49,23 +50,21 @@ import numpy as np
 import torch
 
 ModelKind = Literal["relu", "linear", "neuron"]
-#: which generator draws the data: numpy's PCG64 (CPU only), torch's (any device),
-#: or "auto" (numpy on CPU, torch elsewhere)
-SamplerKind = Literal["auto", "numpy", "torch"]
+#: which generator draws the data: compiled SplitMix64 (CPU only, :mod:`course.kernels`),
+#: torch's (any device), or "auto" (splitmix on CPU, torch elsewhere)
+SamplerKind = Literal["auto", "splitmix", "torch"]
 #: sweeps whose (instances × batch × features) tensor is smaller than this train on one thread
 SMALL_SWEEP = 1 << 18
 Schedule = Literal["constant", "linear", "cosine"]
-#: on the numpy sampler, levels of density below this draw only their active
-#: entries (geometric gaps between them) instead of one uniform per entry. The
-#: crossover measured by ``benchmarks/bench_engine.py`` (its sampler sweep,
-#: best of several draws) was about 0.16 on a loaded 2-core Xeon (dense ≈ 1.8 ns
-#: per entry, sparse ≈ 11 ns per active entry); 0.15 leaves a margin
-SPARSE_BELOW = 0.15
-#: the numpy sampler's dense draw is split into this many lanes of the batch,
-#: each with its own generator, drawn in parallel when torch has threads to spare
+#: on the CPU sampler, instances whose densities all lie below this draw only
+#: their active entries (geometric gaps between them) instead of one uniform per
+#: entry. The crossover measured by ``benchmarks/bench_engine.py`` (its sampler
+#: sweep) lies between 0.01 and 0.03 on an idle 2-core Xeon, on one thread or
+#: two (dense ≈ 0.4 ns per entry and thread, sparse ≈ 7 to 20 ns per active entry)
+SPARSE_BELOW = 0.02
+#: the CPU sampler splits the batch's rows into this many fixed lanes, drawn in
+#: parallel when torch has threads to spare
 LANES = 2
-#: entries per chunk of a lane: drawn and transformed while in the core's cache
-_CHUNK_ENTRIES = 1 << 15
 
 
 def check_device(name: str) -> str:
@@ -254,23 +253,20 @@ class TrainResult:
 class _Sampler:
     """Draws batches of shape (instances, batch, features) into a reused buffer.
 
-    Three ways to draw independent features, one distribution (x_i = 0 with
+    Two generators draw independent features, one distribution (x_i = 0 with
     probability 1 − p_i, else uniform on (0, 1]):
 
-    - dense, torch generator (any device): one uniform u per entry,
-      x = ReLU(1 − u / p);
-    - dense, numpy PCG64 (CPU): the same from numpy's faster generator, in
-      :data:`LANES` fixed parts of the batch with a generator each (spawned
-      from one seed), drawn and transformed a cache-sized chunk at a time,
-      the lanes on threads when torch has more than one;
-    - sparse, numpy (CPU, levels of density below :data:`SPARSE_BELOW`): only
-      the active entries are drawn. Over each level's flattened block the gaps
-      between active entries at rate q = maxᵢ pᵢ are geometric (drawn as
-      ⌊E / −log(1 − q)⌋ + 1 from exponentials E); each candidate gets one
-      uniform u and x = ReLU(1 − u q / pᵢ), which keeps it with probability
-      pᵢ / q (always when the level's density is uniform) and is then uniform
-      on (0, 1]. The entries written last time are zeroed instead of the
-      whole block, so a draw costs O(p · entries).
+    - torch's generator (any device): one uniform u per entry, x = ReLU(1 − u / p);
+    - on CPU, SplitMix64 read at a counter, compiled (:mod:`course.kernels`):
+      the same one uniform per entry for instances whose densities reach
+      :data:`SPARSE_BELOW`, and for sparser ones only the active entries
+      (a walk with geometric gaps at rate q = maxᵢ pᵢ, thinned to each
+      feature's pᵢ; the entries written last time are zeroed instead of the
+      whole block, so a draw costs O(p · entries)). The batch's rows are
+      split into :data:`LANES` fixed lanes, drawn on threads when torch has
+      more than one; a dense entry's value depends only on the seed and its
+      place, a sparse walk's on its lane, so a seed gives the same batch on
+      one thread or two.
     """
 
     def __init__(self, cfg: ToyConfig, prob: torch.Tensor, batch: int, gen: torch.Generator,
@@ -282,32 +278,34 @@ class _Sampler:
         self.gen = gen
         inst, _, n = prob.shape
         self.simple = not cfg.correlated_sets and not cfg.anticorrelated_sets
-        if backend not in ("auto", "numpy", "torch"):
-            raise ValueError(f"unknown sampler {backend!r}; choose auto, numpy or torch")
-        if backend == "numpy" and prob.device.type != "cpu":
-            raise ValueError(f"the numpy sampler draws on the CPU only, not on {prob.device}")
-        self.np_gen: np.random.Generator | None = None
-        self.plan: list[tuple[int, int, float, np.ndarray | None]] = []
-        self.last: dict[int, np.ndarray] = {}  # per sparse block, the entries written last
-        self.lanes: list[tuple[np.random.Generator, list[tuple[np.ndarray, np.ndarray]]]] = []
-        if self.simple and (backend == "numpy" or (backend == "auto" and prob.device.type == "cpu")):
-            # numpy's PCG64 fills float32 buffers about 1.6x faster than torch's
-            # CPU generator, and the draw is the largest cost of a step; seeded
-            # from the torch generator so a run stays deterministic for its seed
-            seed = int(torch.randint(0, 2**62, (1,), generator=gen))
-            streams = np.random.SeedSequence(seed).spawn(LANES + 1)
-            self.np_gen = np.random.Generator(np.random.PCG64(streams[LANES]))  # the sparse blocks
+        if backend not in ("auto", "splitmix", "torch"):
+            raise ValueError(f"unknown sampler {backend!r}; choose auto, splitmix or torch")
+        if backend == "splitmix" and prob.device.type != "cpu":
+            raise ValueError(f"the splitmix sampler draws on the CPU only, not on {prob.device}")
+        self.kernel: Callable[..., None] | None = None
+        if self.simple and (backend == "splitmix" or (backend == "auto" and prob.device.type == "cpu")):
+            from course import kernels  # numba: imported only when a CPU sampler is made
+
+            self.kernel = kernels.fill
+            # the key comes from the torch generator, so a run is deterministic for its seed
+            self.key = np.uint64(int(torch.randint(0, 2**62, (1,), generator=gen)))
+            self.step = 0
             self.np_buf = np.zeros((inst, batch, n), dtype=np.float32)
+            self.flat = self.np_buf.reshape(-1)
             self.buf = torch.from_numpy(self.np_buf)
-            self.plan = _sampling_plan(prob.reshape(inst, n).cpu().numpy().astype(np.float64))
-            neg_inv = self.neg_inv_prob.reshape(inst, n).cpu().numpy().astype(np.float32)
-            rows = max(1, _CHUNK_ENTRIES // n)
-            for lane in range(LANES):
-                lo, hi = lane * batch // LANES, (lane + 1) * batch // LANES
-                chunks = [(self.np_buf[i, r : min(r + rows, hi)], neg_inv[i])
-                          for start, stop, q, _ in self.plan if q < 0
-                          for i in range(start, stop) for r in range(lo, hi, rows)]
-                self.lanes.append((np.random.Generator(np.random.PCG64(streams[lane])), chunks))
+            p = prob.reshape(inst, n).cpu().numpy().astype(np.float64)
+            q = p.max(axis=1)
+            sparse = q < SPARSE_BELOW
+            self.neg_inv = (-1.0 / p).astype(np.float32)
+            self.inv_rate = np.where(sparse, -1.0 / np.log1p(-np.minimum(q, 0.5)), -1.0)
+            self.scale = (q[:, None] / p).astype(np.float32)
+            self.bounds = [(lane * batch // LANES, (lane + 1) * batch // LANES) for lane in range(LANES)]
+            # room to record a walk's entries: its mean plus eight standard deviations
+            block = -(-batch // LANES) * n
+            mean = float((q * sparse).max()) * block
+            self.last = np.zeros((inst * LANES, int(mean + 8.0 * math.sqrt(mean)) + 64 if sparse.any() else 1),
+                                 dtype=np.int64)
+            self.nlast = np.zeros(inst * LANES, dtype=np.int64)  # the buffer starts zeroed
         else:
             self.buf = torch.empty(inst, batch, n, device=prob.device)
 
@@ -315,57 +313,19 @@ class _Sampler:
         if not self.simple:
             return self._with_sets()
         x = self.buf
-        if self.np_gen is None:
+        if self.kernel is None:
             # One uniform draw u serves both purposes, in three passes and no
             # temporaries: x = ReLU(1 − u / p) is 0 when u ≥ p (probability
             # 1 − p) and, given u < p, uniform on (0, 1].
             torch.rand(x.shape, generator=self.gen, out=x)
             torch.addcmul(self.one, x, self.neg_inv_prob, out=x)
             return x.relu_()
-        # the dense blocks' lanes on the thread pool when torch may use more
-        # than one thread (each lane has its own generator: the draw does not
-        # depend on how many threads ran it); the sparse blocks meanwhile here
-        pending = []
-        if torch.get_num_threads() > 1 and sum(bool(c) for _, c in self.lanes) > 1:
-            pool = _lane_pool()
-            pending = [pool.submit(_dense_lane, g, c) for g, c in self.lanes if c]
-        else:
-            for g, c in self.lanes:
-                _dense_lane(g, c)
-        for start, stop, q, scale in self.plan:
-            if q >= 0:
-                self._sparse(start, stop, q, scale)
-        for job in pending:
-            job.result()
+        inst, batch, n = self.np_buf.shape
+        _on_lanes(self.kernel, [(self.flat, batch, n, self.neg_inv, self.inv_rate, self.scale, self.key, self.step,
+                                 lane, LANES, lo, hi, self.last, self.nlast)
+                                for lane, (lo, hi) in enumerate(self.bounds)])
+        self.step += 1
         return x
-
-    def _sparse(self, start: int, stop: int, q: float, scale: np.ndarray | None) -> None:
-        assert self.np_gen is not None
-        gen, flat = self.np_gen, self.np_buf[start:stop].reshape(-1)  # a view: the block is contiguous
-        size = flat.size
-        prev = self.last.get(start)
-        if prev is not None:
-            flat[prev] = 0.0  # numpy's scatter: torch's pays for its thread pool on a loaded machine
-        inv_rate = -1.0 / math.log1p(-q) if q < 1.0 else 0.0  # q = 1: every gap is 1
-        expect = q * size
-        k = int(expect + 6.0 * math.sqrt(expect) + 16)
-        pos = _geometric_gaps(gen, k, inv_rate)
-        np.cumsum(pos, out=pos)
-        pos -= 1
-        while pos[-1] < size:  # the draw fell short (rare): draw on from the last position
-            more = _geometric_gaps(gen, k, inv_rate)
-            np.cumsum(more, out=more)
-            pos = np.concatenate([pos, pos[-1] + more])
-        pos = pos[: int(np.searchsorted(pos, size))]
-        u = gen.random(pos.size, dtype=np.float32)
-        if scale is None:
-            vals = np.subtract(np.float32(1.0), u, out=u)
-        else:
-            n = self.np_buf.shape[2]
-            vals = np.maximum(np.float32(1.0) - u * scale[pos % n], np.float32(0.0))
-        flat[pos] = vals
-        self.last[start] = pos
-
 
     def _with_sets(self) -> torch.Tensor:
         inst, batch, n = self.buf.shape
@@ -387,66 +347,32 @@ class _Sampler:
         return mag * present
 
 
-def _dense_lane(gen: np.random.Generator, chunks: list[tuple[np.ndarray, np.ndarray]]) -> None:
-    """Draw one lane of the dense blocks, chunk by chunk (each small enough to
-    stay in the core's cache between the draw and the transform): a uniform u
-    per entry, then x = ReLU(1 − u / p) in place, with ``neg_inv`` = −1 / p
-    per feature."""
-    one, zero = np.float32(1.0), np.float32(0.0)
-    for chunk, neg_inv in chunks:
-        gen.random(out=chunk, dtype=np.float32)
-        np.multiply(chunk, neg_inv, out=chunk)
-        np.add(chunk, one, out=chunk)
-        np.maximum(chunk, zero, out=chunk)
-
-
 _POOL: dict[int, ThreadPoolExecutor] = {}
 
 
+def _on_lanes(kernel: Callable[..., None], args: list[tuple[Any, ...]]) -> None:
+    """Run a compiled kernel (which releases the GIL) once per argument tuple:
+    on the lane threads when torch may use more than one thread, the first
+    lane on this thread; one after the other otherwise."""
+    if torch.get_num_threads() > 1 and len(args) > 1:
+        pool = _lane_pool()
+        pending = [pool.submit(kernel, *a) for a in args[1:]]
+        kernel(*args[0])
+        for job in pending:
+            job.result()
+    else:
+        for a in args:
+            kernel(*a)
+
+
 def _lane_pool() -> ThreadPoolExecutor:
-    """The threads that draw the numpy sampler's lanes (numpy releases the GIL);
+    """The threads that run the compiled kernels' lanes;
     one pool per process (a forked child does not inherit the parent's threads)."""
     pid = os.getpid()
     if pid not in _POOL:
         _POOL.clear()
         _POOL[pid] = ThreadPoolExecutor(max_workers=LANES, thread_name_prefix="course-sampler")
     return _POOL[pid]
-
-
-def _geometric_gaps(gen: np.random.Generator, k: int, inv_rate: float) -> np.ndarray:
-    """``k`` independent geometric gaps (≥ 1) with success probability q, where
-    ``inv_rate`` = −1 / log(1 − q): ⌊E · inv_rate⌋ + 1 for standard exponentials E."""
-    e = gen.standard_exponential(k, dtype=np.float32)
-    e *= np.float32(inv_rate)
-    gaps = e.astype(np.int64)  # truncation is the floor: E ≥ 0
-    gaps += 1
-    return gaps
-
-
-def _sampling_plan(prob: np.ndarray) -> list[tuple[int, int, float, np.ndarray | None]]:
-    """Blocks of instances for the numpy sampler, each ``(start, stop, q, scale)``:
-    runs of instances with one density row below :data:`SPARSE_BELOW` are
-    sparse blocks (rate q, and the per-feature acceptance scale q / p, or None
-    when the row is uniform); the instances between them form dense blocks
-    (q = −1)."""
-    plan: list[tuple[int, int, float, np.ndarray | None]] = []
-    inst = prob.shape[0]
-    i = 0
-    while i < inst:
-        j = i + 1
-        while j < inst and np.array_equal(prob[j], prob[i]):
-            j += 1
-        row = prob[i]
-        q = float(row.max())
-        if q < SPARSE_BELOW:
-            scale = None if np.all(row == q) else (q / row).astype(np.float32)
-            plan.append((i, j, q, scale))
-        elif plan and plan[-1][2] < 0:  # extend the dense block before
-            plan[-1] = (plan[-1][0], j, -1.0, None)
-        else:
-            plan.append((i, j, -1.0, None))
-        i = j
-    return plan
 
 
 def sample_batch(cfg: ToyConfig, batch: int, seed: int = 0, device: str = "cpu",
@@ -585,7 +511,7 @@ def train(
     one device type.
 
     ``device``: ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (see :func:`check_device`).
-    ``sampler``: the data's generator (``"auto"``: numpy on CPU, torch on a
+    ``sampler``: the data's generator (``"auto"``: splitmix on CPU, torch on a
     GPU; ``"torch"`` on CPU runs the GPU's code path). ``cuda_graph``: on CUDA,
     replay the training step from a captured CUDA graph (a small model's step
     is then one launch instead of a few dozen); ignored on other devices."""

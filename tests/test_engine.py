@@ -8,7 +8,7 @@ import torch
 
 from course import engine
 from course import metrics as M
-from course.engine import ToyConfig, _ManualGrad, _sampling_plan, check_device, loss_per_instance, sample_batch, train
+from course.engine import ToyConfig, _ManualGrad, check_device, loss_per_instance, sample_batch, train
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
@@ -163,13 +163,13 @@ def test_cuda_without_cuda_says_so():
         train(cfg, device="cuda")
 
 
-def test_numpy_sampler_is_cpu_only_and_names_are_checked():
+def test_splitmix_sampler_is_cpu_only_and_names_are_checked():
     cfg = ToyConfig.sweep(5, 2, density=0.5)
     with pytest.raises(ValueError, match="unknown sampler"):
         sample_batch(cfg, 8, sampler="jax")  # type: ignore[arg-type]
     if CUDA:
         with pytest.raises(ValueError, match="CPU only"):
-            sample_batch(cfg, 8, device="cuda", sampler="numpy")
+            sample_batch(cfg, 8, device="cuda", sampler="splitmix")
 
 
 # --------------------------------------------------------------- samplers
@@ -197,11 +197,11 @@ def _assert_paper_distribution(x: np.ndarray, prob: np.ndarray, sigmas: float = 
     assert np.all(np.abs(var - 1 / 12) <= sigmas * np.sqrt(1 / 180 / c))
 
 
-@pytest.mark.parametrize("sampler", ["numpy", "torch"])
+@pytest.mark.parametrize("sampler", ["splitmix", "torch"])
 def test_samplers_draw_the_papers_distribution(sampler):
     """Dense (p ≥ SPARSE_BELOW), sparse (p below it) and the device sampler
     draw one distribution: per-feature activity rate, magnitude mean and variance."""
-    density = [1.0, 0.5, engine.SPARSE_BELOW, 0.15, 0.05, 0.01]
+    density = [1.0, 0.5, engine.SPARSE_BELOW, 0.15, 0.05, 0.01, 0.003]
     cfg = ToyConfig.sweep(40, 2, density=density)
     x = sample_batch(cfg, 30_000, seed=3, sampler=sampler).numpy()
     _, prob = cfg.arrays()
@@ -211,33 +211,75 @@ def test_samplers_draw_the_papers_distribution(sampler):
 def test_sparse_sampler_with_a_density_per_feature():
     """A level whose features have different densities (thinning at the
     largest): each feature at its own rate, magnitudes uniform."""
-    rows = [[0.1, 0.05, 0.01, 0.1, 0.002], [0.08] * 5, [0.9, 0.1, 0.1, 0.5, 0.01]]
+    rows = [[0.015, 0.008, 0.002, 0.015, 0.0005], [0.01] * 5, [0.9, 0.1, 0.1, 0.5, 0.01]]
     assert max(rows[0]) < engine.SPARSE_BELOW and max(rows[2]) >= engine.SPARSE_BELOW
     cfg = ToyConfig.sweep(5, 2, density=rows)
-    plan = _sampling_plan(np.asarray(rows))
-    assert [(a, b, q < 0, s is None) for a, b, q, s in plan] == [(0, 1, False, False), (1, 2, False, True), (2, 3, True, True)]
-    x = sample_batch(cfg, 100_000, seed=4).numpy()
+    x = sample_batch(cfg, 400_000, seed=4).numpy()
     _assert_paper_distribution(x, np.asarray(rows))
 
 
-def test_sampling_plan_groups_levels_and_merges_dense_blocks():
-    prob = np.repeat(np.array([[1.0] * 3, [0.5] * 3, [0.1] * 3, [0.01] * 3, [0.9] * 3]), 2, axis=0)
-    plan = _sampling_plan(prob)
-    assert [(a, b) for a, b, _, _ in plan] == [(0, 4), (4, 6), (6, 8), (8, 10)]
-    assert [q for _, _, q, _ in plan] == [-1.0, 0.1, 0.01, -1.0]
+def _splitmix(key: int, counter: int) -> int:
+    """SplitMix64's output at a counter, in plain Python integers."""
+    mask = (1 << 64) - 1
+    z = (key + counter * 0x9E3779B97F4A7C15) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return z ^ (z >> 31)
+
+
+def test_the_cpu_sampler_reads_splitmix64_at_its_counters():
+    """The compiled generator is SplitMix64 (checked against a plain Python
+    one and a published value), and a dense entry is the formula of
+    course.kernels at its counter: the top 24 bits for even features, bits 8
+    to 31 for odd ones."""
+    from course import kernels
+
+    key, counters = 0x0123456789ABCDEF, np.array([0, 1, 2, 10**12, 2**63 + 5], dtype=np.uint64)
+    assert [int(v) for v in kernels.bits(np.uint64(key), counters)] == [_splitmix(key, int(c)) for c in counters]
+    # Java's new SplittableRandom(0).nextLong(): SplitMix64's first output for seed 0
+    assert int(kernels.bits(np.uint64(0), np.array([1], dtype=np.uint64))[0]) == 0xE220A8397B1DCDAF
+
+    cfg = ToyConfig.sweep(5, 2, density=[1.0, 0.5])
+    _, prob = cfg.arrays()
+    p = torch.tensor(prob, dtype=torch.float32).unsqueeze(1)
+    draw = engine._Sampler(cfg, p, 4, torch.Generator().manual_seed(0))
+    draw()
+    x = draw().numpy()  # the second step
+    key, inst, batch, pairs = int(draw.key), 2, 4, 3
+    for i, r, f in [(0, 0, 0), (0, 3, 4), (1, 2, 1), (1, 1, 3)]:
+        z = _splitmix(key, ((1 * inst + i) * batch + r) * pairs + f // 2 + 1)
+        u = ((z >> 40) if f % 2 == 0 else (z >> 8) & 0xFFFFFF) / 2**24
+        assert x[i, r, f] == pytest.approx(max(0.0, 1.0 - u / prob[i, f]), abs=1e-6)
+
+
+def test_a_sparse_walk_longer_than_its_record_clears_its_whole_block():
+    """The sampler records where a sparse walk wrote, to zero just those
+    entries next time; a walk longer than the record marks it, and the next
+    draw zeroes the whole block instead of leaving stale entries."""
+    cfg = ToyConfig.sweep(100, 2, density=[0.01])
+    _, prob = cfg.arrays()
+    p = torch.tensor(prob, dtype=torch.float32).unsqueeze(1)
+    draw = engine._Sampler(cfg, p, 400, torch.Generator().manual_seed(1))
+    draw.last = np.zeros((draw.last.shape[0], 3), dtype=np.int64)  # room for three entries only
+    first = draw().numpy().copy()
+    assert np.all(draw.nlast == -1)
+    second = draw().numpy()
+    assert abs((second > 0).sum() - 0.01 * second.size) < 5 * np.sqrt(0.01 * second.size)
+    both = ((first > 0) & (second > 0)).sum()
+    assert both < 0.01 * 0.01 * first.size + 5 * np.sqrt(0.01 * 0.01 * first.size) + 5  # nothing left over
 
 
 def test_sparse_sampler_clears_the_previous_draw():
     """The buffer is reused: each draw holds only its own active entries,
     and successive draws are independent."""
-    cfg = ToyConfig.sweep(50, 2, density=[0.05, 0.01])
+    cfg = ToyConfig.sweep(50, 2, density=[0.015, 0.005])
     _, prob = cfg.arrays()
     p = torch.tensor(prob, dtype=torch.float32).unsqueeze(1)
     draw = engine._Sampler(cfg, p, 2000, torch.Generator().manual_seed(0))
     first = draw().numpy().copy()
     for _ in range(5):
         second = draw().numpy().copy()
-    for level, q in enumerate([0.05, 0.01]):
+    for level, q in enumerate([0.015, 0.005]):
         n = first[level].size
         for x in (first[level], second[level]):
             assert abs((x > 0).sum() - q * n) < 5 * np.sqrt(q * n)
@@ -247,23 +289,23 @@ def test_sparse_sampler_clears_the_previous_draw():
 
 def test_samplers_are_deterministic_for_a_seed():
     cfg = ToyConfig.sweep(30, 2, density=[1.0, 0.1, 0.01])
-    for sampler in ("numpy", "torch"):
+    for sampler in ("splitmix", "torch"):
         a = sample_batch(cfg, 500, seed=9, sampler=sampler)
         b = sample_batch(cfg, 500, seed=9, sampler=sampler)
         assert torch.equal(a, b)
         assert not torch.equal(a, sample_batch(cfg, 500, seed=10, sampler=sampler))
 
 
-@pytest.mark.parametrize("sampler", ["numpy", "torch"])
+@pytest.mark.parametrize("sampler", ["splitmix", "torch"])
 def test_samplers_draw_independent_uniform_features(sampler):
     """Beyond the moments: the magnitudes of active entries are uniform (a
     Kolmogorov–Smirnov distance), and features are independent -- pairs of
     features, and the same feature in neighbouring examples, are active
     together at rate p² (the sparse path walks one flattened block, so its
     neighbours are exactly these entries)."""
-    density = [0.5, engine.SPARSE_BELOW, 0.05]
+    density = [0.5, engine.SPARSE_BELOW, 0.01]
     cfg = ToyConfig.sweep(20, 2, density=density)
-    x = sample_batch(cfg, 40_000, seed=11, sampler=sampler).numpy()
+    x = sample_batch(cfg, 100_000, seed=11, sampler=sampler).numpy()
     for level, p in enumerate(density):
         a = x[level] > 0
         vals = np.sort(x[level][a])
@@ -274,10 +316,11 @@ def test_samplers_draw_independent_uniform_features(sampler):
             assert abs(pair.mean() - p * p) < tol
 
 
-def test_numpy_lanes_draw_the_same_on_one_thread_or_two():
-    """The dense draw's lanes have a generator each, so the batch does not
-    depend on whether they ran on the thread pool or one after the other."""
-    cfg = ToyConfig.sweep(30, 2, density=[1.0, 0.4, 0.05])
+def test_cpu_lanes_draw_the_same_on_one_thread_or_two():
+    """The CPU sampler's lanes (dense entries read at their own counters,
+    sparse walks a stream per lane) give one batch whether they ran on the
+    thread pool or one after the other."""
+    cfg = ToyConfig.sweep(30, 2, density=[1.0, 0.4, 0.01])
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
@@ -289,6 +332,7 @@ def test_numpy_lanes_draw_the_same_on_one_thread_or_two():
     assert torch.equal(one, two)
     # the two lanes are different streams: the halves of the batch differ
     assert not torch.equal(one[0, :499], one[0, 499:998])
+    assert not torch.equal(one[2, :499], one[2, 499:998])
 
 
 # --------------------------------------------------------------- the device code path on CPU
@@ -298,7 +342,7 @@ def test_numpy_lanes_draw_the_same_on_one_thread_or_two():
 def test_device_code_path_trains_on_cpu(model):
     """The GPU's path (torch generator, the same step, evaluation and
     selection) run on CPU: deterministic, it learns, and it reaches the loss
-    the numpy-sampled run reaches."""
+    the CPU sampler's run reaches."""
     cfg = ToyConfig.sweep(6, 3, importance=0.9 ** np.arange(6), density=[1.0, 0.1], model=model,
                           steps=400, batch_size=256, log_every=50, lr=1e-2, n_seeds=2)
     a = train(cfg, seed=3, sampler="torch")
@@ -398,8 +442,12 @@ def test_relu_model_learns_more_features_as_sparsity_grows():
 
 @pytest.mark.slow
 def test_intro_figure_two_then_antipodal_then_pentagon():
-    """R1: n=5, m=2: 2 orthogonal features, then 4 as antipodal pairs, then a pentagon."""
-    cfg = ToyConfig.sweep(5, 2, importance=0.9 ** np.arange(5), density=[1.0, 0.2, 0.1], n_seeds=6, steps=10_000)
+    """R1: n=5, m=2: 2 orthogonal features, then 4 as antipodal pairs, then a
+    pentagon. At density 0.2 about one start in three reaches the antipodal
+    pairs of the four most important features (others settle in a pentagon
+    or in pairs that leave out another feature, at a higher loss), so the
+    best of 24 starts is kept."""
+    cfg = ToyConfig.sweep(5, 2, importance=0.9 ** np.arange(5), density=[1.0, 0.2, 0.1], n_seeds=24, steps=10_000)
     W = train(cfg, seed=0).best_W
     norms = M.feature_norms(W)
     D = M.feature_dimensionality(W)
@@ -414,14 +462,17 @@ def test_intro_figure_two_then_antipodal_then_pentagon():
 
 @pytest.mark.slow
 def test_uniform_superposition_rests_at_half_a_dimension_per_feature():
-    """R5: importance 1, n ≫ m: m/‖W‖_F² sits near 1/2 over a range of densities."""
-    density = 1 / np.array([1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0])
+    """R5: importance 1, n ≫ m: m/‖W‖_F² falls from 1 as density drops and
+    sits near 1/2 over a range of densities (here 1/2.5 to 1/3.5, where it
+    stays within 0.035 of 1/2 while over the sweep it falls to below 0.3)."""
+    density = 1 / np.array([1.0, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 7.0, 10.0])
     cfg = ToyConfig.sweep(100, 10, importance=1.0, density=density, steps=5000, batch_size=1024)
     W = train(cfg, seed=0).best_W
     dpf = np.array([float(M.dimensions_per_feature(W[k])) for k in range(len(density))])
     assert dpf[0] == pytest.approx(1.0, abs=0.1)
-    near_half = np.abs(dpf - 0.5) < 0.06
-    assert near_half.sum() >= 2, dpf
+    assert dpf[-1] < 0.3, dpf
+    near_half = np.abs(dpf - 0.5) < 0.035
+    assert near_half.sum() >= 3, dpf
 
 
 @pytest.mark.slow
@@ -441,3 +492,4 @@ def test_the_engine_benchmark_runs_and_ends_with_its_figures() -> None:
     assert re.fullmatch(r"speedup_vs_reference=\d+\.\d\d matmul_fraction=\d+\.\d\d", lines[-1])
     assert any(line.startswith("sparse draws faster at") or line.startswith("sparse draws were not faster")
                for line in lines)
+
