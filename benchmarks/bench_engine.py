@@ -2,13 +2,15 @@
 
 Trains the same sweep (n = 200 features, m = 20 hidden, 20 density levels,
 batch 1024, Adam) with course.engine.train and with a straightforward
-reference loop, on one device, measures that device's large float32 matmul
-throughput in the same run, and prints steps per second for each. Then:
+reference loop, on one device, alternating the two ``--rounds`` times (the
+median of each side is reported, so that a passing load slows both alike),
+measures that device's large float32 matmul throughput in the same run, and
+prints steps per second for each. Then:
 
-- the data sampler at the paper's densities (1 down to 0.001), one uniform
-  per entry against drawing only the active entries (numpy, CPU), and the
-  torch generator the GPU path uses; the crossover sets
-  ``course.engine.SPARSE_BELOW``;
+- the data sampler at the paper's densities (1 down to 0.001): on CPU the
+  compiled SplitMix64 sampler drawing one uniform per entry against drawing
+  only the active entries (the crossover sets ``course.engine.SPARSE_BELOW``),
+  and the torch generator the GPU path uses;
 - a few hundred instances of the paper's neuron model (n = 10, m = 5,
   8 densities x ``--neuron-seeds`` models, batch 128) against its reference;
 - on CUDA, the engine with its step captured in a CUDA graph.
@@ -22,7 +24,7 @@ where matmul_fraction is the engine's achieved matrix-multiply FLOP/s during
 training (5 batched matmuls of 2·I·B·n·m FLOP per step) over the measured
 large-matmul FLOP/s. Timings only: nothing here asserts a speed.
 
-Run: python benchmarks/bench_engine.py [--device cpu|cuda] [--steps N] [--threads T] [--quick]
+Run: python benchmarks/bench_engine.py [--device cpu|cuda] [--steps N] [--rounds R] [--threads T] [--quick]
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import argparse
 import math
 import platform
 import re
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -219,7 +222,7 @@ def sampler_sweep(device: str, repeats: int) -> None:
     print(f"\nsampler: ms per draw of {N_LEVELS} x {BATCH} x {N_FEATURES} entries at one density, best of "
           f"{repeats} x 3 interleaved (chosen: the path train() uses; SPARSE_BELOW = {engine.SPARSE_BELOW})")
     cpu = device == "cpu"
-    head = f"{'density':>8} " + (f"{'numpy dense':>12} {'numpy sparse':>13} " if cpu else "") + f"{'torch':>8}"
+    head = f"{'density':>8} " + (f"{'dense':>8} {'sparse':>8} " if cpu else "") + f"{'torch':>8}"
     print(head + ("  chosen" if cpu else ""))
     saved = engine.SPARSE_BELOW
     crossover = None
@@ -231,13 +234,13 @@ def sampler_sweep(device: str, repeats: int) -> None:
             if cpu:
                 for name, threshold in (("dense", 0.0), ("sparse", 2.0)):
                     engine.SPARSE_BELOW = threshold  # read when the sampler plans its blocks
-                    draws[name] = engine._Sampler(cfg, prob, BATCH, torch.Generator().manual_seed(0), "numpy")
+                    draws[name] = engine._Sampler(cfg, prob, BATCH, torch.Generator().manual_seed(0), "splitmix")
                 engine.SPARSE_BELOW = saved
             draws["torch"] = engine._Sampler(cfg, prob, BATCH, torch.Generator(device).manual_seed(0), "torch")
             times = per_draw(draws, device, repeats)
             row = f"{p:8.3f} "
             if cpu:
-                row += f"{1e3 * times['dense']:12.2f} {1e3 * times['sparse']:13.2f} "
+                row += f"{1e3 * times['dense']:8.2f} {1e3 * times['sparse']:8.2f} "
                 if times["sparse"] < times["dense"] and (crossover is None or p > crossover):
                     crossover = p
             row += f"{1e3 * times['torch']:8.2f}"
@@ -255,6 +258,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     parser.add_argument("--steps", type=int, default=200, help="training steps per timed run (default 200)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="timed runs of each side, alternating; the median is reported (default 3)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--neuron-seeds", type=int, default=40,
                         help=f"models per density of the neuron case ({len(NEURON_DENSITIES)} densities; default 40)")
@@ -275,8 +280,12 @@ def main() -> None:
     # warm up both paths once, then time them back to back
     reference_train(5, device=device)
     train(engine_config(5), device=device)
-    ref_s = timed(device, reference_train, steps, device=device)
-    eng_s = timed(device, train, engine_config(steps), device=device)
+    rounds = 1 if args.quick else max(1, args.rounds)
+    ref_runs, eng_runs = [], []
+    for _ in range(rounds):
+        ref_runs.append(timed(device, reference_train, steps, device=device))
+        eng_runs.append(timed(device, train, engine_config(steps), device=device))
+    ref_s, eng_s = statistics.median(ref_runs), statistics.median(eng_runs)
     graph_s = None
     if cuda:
         train(engine_config(5), device=device, cuda_graph=True)
@@ -285,8 +294,12 @@ def main() -> None:
 
     step_flops = 5 * 2 * N_LEVELS * BATCH * N_FEATURES * N_HIDDEN
     ref_sps, eng_sps = steps / ref_s, steps / eng_s
-    print(f"reference: {ref_sps:8.2f} steps/s  ({1000 / ref_sps:7.2f} ms/step)")
-    print(f"engine:    {eng_sps:8.2f} steps/s  ({1000 / eng_sps:7.2f} ms/step)")
+    spread = (f"; {rounds} runs each, ms/step {' '.join(f'{1000 * t / steps:.1f}' for t in ref_runs)} "
+              f"and {' '.join(f'{1000 * t / steps:.1f}' for t in eng_runs)}") if rounds > 1 else ""
+    print(f"reference: {ref_sps:8.2f} steps/s  ({1000 / ref_sps:7.2f} ms/step, median)" if rounds > 1 else
+          f"reference: {ref_sps:8.2f} steps/s  ({1000 / ref_sps:7.2f} ms/step)")
+    print(f"engine:    {eng_sps:8.2f} steps/s  ({1000 / eng_sps:7.2f} ms/step{', median' if rounds > 1 else ''})"
+          f"{spread}")
     if graph_s is not None:
         print(f"engine, CUDA graph: {steps / graph_s:8.2f} steps/s  ({1000 * graph_s / steps:7.2f} ms/step)")
     print(f"large matmul: {peak / 1e9:.1f} GFLOP/s; engine training matmuls: "
