@@ -493,3 +493,44 @@ def test_the_engine_benchmark_runs_and_ends_with_its_figures() -> None:
     assert any(line.startswith("sparse draws faster at") or line.startswith("sparse draws were not faster")
                for line in lines)
 
+
+@pytest.mark.slow
+def test_the_profile_estimate_projects_a_sweep_from_its_cut_run() -> None:
+    """benchmarks/estimate_profile.py: a concept's sweeps cut to a few steps,
+    projected to the steps they would train, laid out on the workers."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "estimate_profile.py"
+    done = subprocess.run([sys.executable, str(script), "--profile", "default", "--steps", "3",
+                           "--only", "superposition", "features-as-directions"],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    rows = {line.split()[0]: line.split() for line in lines[2:4]}
+    assert set(rows) == {"superposition", "features-as-directions"}
+    assert rows["superposition"][1:4] == ["1", "36", "10000"]  # one sweep: 6 sparsities x 6 seeds, 10,000 steps
+    assert re.fullmatch(r"profile=default device=cpu training_min=\d+\.\d makespan_min=\d+\.\d", lines[-1])
+    bad = subprocess.run([sys.executable, str(script), "--profile", "huge"], capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert bad.returncode == 2 and "huge" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_profile_estimate_lays_concepts_out_costliest_first() -> None:
+    import importlib
+    import sys
+    from pathlib import Path
+
+    bench = str(Path(__file__).resolve().parents[1] / "benchmarks")
+    sys.path.insert(0, bench)
+    try:
+        module = importlib.import_module("estimate_profile")
+    finally:
+        sys.path.remove(bench)
+    # costliest first, each to the worker free soonest: 5 + 3 | 4 + 3 + 3 (as the build's pool does)
+    assert module.makespan([3.0, 5.0, 3.0, 4.0, 3.0], 2) == 10.0
+    assert module.makespan([10.0, 1.0], 2) == 10.0
+    assert module.makespan([], 2) == 0.0
+    assert module.hours(40) == "40 s" and module.hours(750) == "12.5 min" and module.hours(3900) == "1 h 05 min"
