@@ -233,7 +233,7 @@ def sampler_sweep(device: str, repeats: int) -> None:
             draws: dict[str, Callable[[], torch.Tensor]] = {}
             if cpu:
                 for name, threshold in (("dense", 0.0), ("sparse", 2.0)):
-                    engine.SPARSE_BELOW = threshold  # read when the sampler plans its blocks
+                    engine.SPARSE_BELOW = threshold  # read when the sampler is made
                     draws[name] = engine._Sampler(cfg, prob, BATCH, torch.Generator().manual_seed(0), "splitmix")
                 engine.SPARSE_BELOW = saved
             draws["torch"] = engine._Sampler(cfg, prob, BATCH, torch.Generator(device).manual_seed(0), "torch")
@@ -296,10 +296,9 @@ def main() -> None:
     ref_sps, eng_sps = steps / ref_s, steps / eng_s
     spread = (f"; {rounds} runs each, ms/step {' '.join(f'{1000 * t / steps:.1f}' for t in ref_runs)} "
               f"and {' '.join(f'{1000 * t / steps:.1f}' for t in eng_runs)}") if rounds > 1 else ""
-    print(f"reference: {ref_sps:8.2f} steps/s  ({1000 / ref_sps:7.2f} ms/step, median)" if rounds > 1 else
-          f"reference: {ref_sps:8.2f} steps/s  ({1000 / ref_sps:7.2f} ms/step)")
-    print(f"engine:    {eng_sps:8.2f} steps/s  ({1000 / eng_sps:7.2f} ms/step{', median' if rounds > 1 else ''})"
-          f"{spread}")
+    median = ", median" if rounds > 1 else ""
+    print(f"reference: {ref_sps:8.2f} steps/s  ({1000 / ref_sps:7.2f} ms/step{median})")
+    print(f"engine:    {eng_sps:8.2f} steps/s  ({1000 / eng_sps:7.2f} ms/step{median}){spread}")
     if graph_s is not None:
         print(f"engine, CUDA graph: {steps / graph_s:8.2f} steps/s  ({1000 * graph_s / steps:7.2f} ms/step)")
     print(f"large matmul: {peak / 1e9:.1f} GFLOP/s; engine training matmuls: "

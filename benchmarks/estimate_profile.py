@@ -58,7 +58,7 @@ class Sweep:
         return self.per_step * self.steps + self.evaluation
 
 
-def measure(reg: Any, profile: str, device: str, cut: int) -> tuple[list[Sweep], float]:
+def measure(reg: Any, settings: dict[str, Any], device: str, cut: int) -> tuple[list[Sweep], float]:
     """The concept's sweeps, each trained for ``cut`` steps and timed, and the
     seconds its experiment spent outside them."""
     sweeps: list[Sweep] = []
@@ -81,7 +81,6 @@ def measure(reg: Any, profile: str, device: str, cut: int) -> tuple[list[Sweep],
         )
         return result
 
-    settings = pipeline.settings_of(reg, profile=profile)
     # the plugins import train from course.engine when they run; train calls evaluate by name
     engine.train, engine.evaluate = cut_train, timed_evaluate
     try:
@@ -142,12 +141,13 @@ def main() -> None:
     totals: list[float] = []
     trained: dict[tuple[str, str], str] = {}  # an experiment shared by concepts trains once in a build
     for reg in found:
-        key = (reg.concept.experiment_group(), json.dumps(pipeline.settings_of(reg, profile=profile), sort_keys=True))
+        settings = pipeline.settings_of(reg, profile=profile)
+        key = (reg.concept.experiment_group(), json.dumps(settings, sort_keys=True))
         if key in trained:
             print(f"{reg.concept.slug:<28} shares the experiment of {trained[key]}: trained once", flush=True)
             continue
         trained[key] = reg.concept.slug
-        sweeps, other = measure(reg, profile, device, args.steps)
+        sweeps, other = measure(reg, settings, device, args.steps)
         projected = sum(s.projected for s in sweeps) + other
         totals.append(projected)
         steps = sum(s.steps for s in sweeps)
