@@ -18,7 +18,10 @@ instances train together in one batched program; the best seed of each level
 
 With independent features the step uses hand-written gradients with
 preallocated buffers for all three models (checked against autograd in the
-tests); correlated and anticorrelated sets use autograd.
+tests): on CPU one compiled kernel that takes a few rows at a time through the
+whole forward and backward pass (:func:`course.kernels.grad`), on other
+devices (and with ``sampler="torch"``) torch's batched products. Correlated
+and anticorrelated sets use autograd.
 
 **Devices.** ``train(cfg, device=...)`` takes ``"cpu"``, ``"cuda"`` or
 ``"cuda:N"`` (:func:`check_device` validates and normalises the name; call it
@@ -63,8 +66,14 @@ Schedule = Literal["constant", "linear", "cosine"]
 #: two (dense ≈ 0.4 ns per entry and thread, sparse ≈ 7 to 20 ns per active entry)
 SPARSE_BELOW = 0.02
 #: the CPU sampler splits the batch's rows into this many fixed lanes, drawn in
-#: parallel when torch has threads to spare
+#: parallel when torch has threads to spare (the compiled gradient uses the same lanes)
 LANES = 2
+#: on CPU, models with fewer features than this take the compiled gradient
+#: with the instances as the vector axis (:func:`course.kernels.grad_by_instance`),
+#: larger ones with the features (:func:`course.kernels.grad`). Measured by
+#: ``benchmarks/bench_engine.py`` (its gradient table) on an idle 2-core AMD EPYC:
+#: at n = 10 by instance is about 3 times faster, at n = 20 a little slower
+BY_INSTANCE_BELOW = 16
 
 
 def check_device(name: str) -> str:
@@ -287,6 +296,7 @@ class _Sampler:
             from course import kernels  # numba: imported only when a CPU sampler is made
 
             self.kernel = kernels.fill
+            self.parallel = torch.get_num_threads() > 1  # the lanes on threads, if torch may use them
             # the key comes from the torch generator, so a run is deterministic for its seed
             self.key = np.uint64(int(torch.randint(0, 2**62, (1,), generator=gen)))
             self.step = 0
@@ -323,7 +333,7 @@ class _Sampler:
         inst, batch, n = self.np_buf.shape
         _on_lanes(self.kernel, [(self.flat, batch, n, self.neg_inv, self.inv_rate, self.scale, self.key, self.step,
                                  lane, LANES, lo, hi, self.last, self.nlast)
-                                for lane, (lo, hi) in enumerate(self.bounds)])
+                                for lane, (lo, hi) in enumerate(self.bounds)], self.parallel)
         self.step += 1
         return x
 
@@ -350,11 +360,11 @@ class _Sampler:
 _POOL: dict[int, ThreadPoolExecutor] = {}
 
 
-def _on_lanes(kernel: Callable[..., None], args: list[tuple[Any, ...]]) -> None:
+def _on_lanes(kernel: Callable[..., None], args: list[tuple[Any, ...]], parallel: bool) -> None:
     """Run a compiled kernel (which releases the GIL) once per argument tuple:
-    on the lane threads when torch may use more than one thread, the first
-    lane on this thread; one after the other otherwise."""
-    if torch.get_num_threads() > 1 and len(args) > 1:
+    on the lane threads when ``parallel``, the first lane on this thread; one
+    after the other otherwise."""
+    if parallel and len(args) > 1:
         pool = _lane_pool()
         pending = [pool.submit(kernel, *a) for a in args[1:]]
         kernel(*args[0])
@@ -473,6 +483,74 @@ class _ManualGrad:
         return dW, db, loss
 
 
+class _CompiledGrad:
+    """The CPU step's gradient from one compiled kernel (:mod:`course.kernels`).
+
+    The same loss gradient as :class:`_ManualGrad`, but the five products, the
+    error and the mask run a few rows at a time inside the cache, so the step
+    reads the batch once and writes nothing of its size: :func:`~course.kernels.grad`
+    vectorised over the features, or, for models with fewer than
+    :data:`BY_INSTANCE_BELOW` features, :func:`~course.kernels.grad_by_instance`
+    over the instances (on W, b and the gradient transposed, which costs
+    little at that size). Each of the sampler's lanes of rows adds into a
+    gradient of its own (on the lane threads when torch has more than one),
+    and the lanes are summed in a fixed order, so one thread or two give the
+    same result.
+    """
+
+    def __init__(self, inst: int, batch: int, n: int, m: int, imp: torch.Tensor, relu: bool,
+                 hidden_relu: bool, bounds: list[tuple[int, int]]) -> None:
+        from course import kernels
+
+        self.by_instance = n < BY_INSTANCE_BELOW
+        self.kernel: Callable[..., None]
+        coef = ((2.0 / (batch * n)) * imp).reshape(inst, n).cpu().numpy()
+        lanes = len(bounds)
+        if self.by_instance:
+            self.kernel = kernels.grad_by_instance
+            self.coef = np.ascontiguousarray(coef.T, dtype=np.float32)
+            self.Wt = np.empty((m, n, inst), dtype=np.float32)
+            self.bt = np.empty((n, inst), dtype=np.float32)
+            self.dW = np.zeros((lanes, m, n, inst), dtype=np.float32)
+            self.db = np.zeros((lanes, n, inst), dtype=np.float32)
+            self.dW_out = np.empty((inst, m, n), dtype=np.float32)
+            self.db_out = np.empty((inst, n), dtype=np.float32)
+        else:
+            self.kernel = kernels.grad
+            self.coef = np.ascontiguousarray(coef, dtype=np.float32)
+            self.dW = np.zeros((lanes, inst, m, n), dtype=np.float32)
+            self.db = np.zeros((lanes, inst, n), dtype=np.float32)
+            self.dW_out, self.db_out = self.dW[0], self.db[0]
+        self.loss = np.zeros((lanes, inst), dtype=np.float32)
+        self.dW_t, self.db_t = torch.from_numpy(self.dW_out), torch.from_numpy(self.db_out)
+        self.bounds = bounds
+        self.relu = relu
+        self.hidden_relu = hidden_relu
+        self.parallel = torch.get_num_threads() > 1
+
+    def __call__(self, W: torch.Tensor, b: torch.Tensor, x: torch.Tensor, want_loss: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        dW, db, loss = self.dW, self.db, self.loss
+        dW.fill(0.0)
+        db.fill(0.0)
+        loss.fill(0.0)
+        Wn, bn = W.detach().numpy(), b.detach().numpy()
+        if self.by_instance:
+            np.copyto(self.Wt, Wn.transpose(1, 2, 0))
+            np.copyto(self.bt, bn.T)
+            Wn, bn = self.Wt, self.bt
+        xn = x.numpy()
+        _on_lanes(self.kernel, [(xn, Wn, bn, self.coef, lo, hi, self.relu, self.hidden_relu, dW[lane], db[lane], loss[lane])
+                                for lane, (lo, hi) in enumerate(self.bounds)], self.parallel)
+        for lane in range(1, len(self.bounds)):
+            dW[0] += dW[lane]
+            db[0] += db[lane]
+            loss[0] += loss[lane]
+        if self.by_instance:
+            np.copyto(self.dW_out, dW[0].transpose(2, 0, 1))
+            np.copyto(self.db_out, db[0].T)
+        return self.dW_t, self.db_t, torch.from_numpy(loss[0] / 2.0) if want_loss else None
+
+
 def _adam(params: list[torch.Tensor], lr: float, lr_on_device: torch.Tensor | None = None) -> torch.optim.Optimizer:
     """Adam, fused into one kernel per parameter where this torch supports it;
     with ``lr_on_device`` (CUDA), reading its rate from that tensor. (The fused
@@ -487,15 +565,20 @@ def _adam(params: list[torch.Tensor], lr: float, lr_on_device: torch.Tensor | No
 
 
 @contextmanager
-def _threads_for(elements: int):
-    """One torch thread for small sweeps: their ops are too short to share."""
+def _torch_threads(threads: int):
+    """At most ``threads`` torch threads inside the block."""
     before = torch.get_num_threads()
-    if elements < SMALL_SWEEP and before > 1:
-        torch.set_num_threads(1)
+    if threads < before:
+        torch.set_num_threads(threads)
     try:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def _threads_for(elements: int):
+    """One torch thread for small sweeps: their ops are too short to share."""
+    return _torch_threads(1 if elements < SMALL_SWEEP else torch.get_num_threads())
 
 
 def train(
@@ -551,8 +634,11 @@ def _train(
     lr_t = torch.full((), cfg.lr, device=dev) if on_cuda else None
     opt = _adam([W, b], cfg.lr, lr_t)
     sampler = _Sampler(cfg, prob, cfg.batch_size, gen, sampler_kind)
-    manual = None
-    if sampler.simple:
+    manual: _ManualGrad | _CompiledGrad | None = None
+    if sampler.kernel is not None:  # CPU: the compiled gradient
+        manual = _CompiledGrad(inst, cfg.batch_size, n, m, imp, relu=cfg.model != "linear",
+                               hidden_relu=cfg.model == "neuron", bounds=sampler.bounds)
+    elif sampler.simple:
         manual = _ManualGrad(inst, cfg.batch_size, n, m, imp, relu=cfg.model != "linear",
                              hidden_relu=cfg.model == "neuron")
 
@@ -614,9 +700,13 @@ def _train(
             captured.replay()
             log(step, static_loss)
     else:
-        for step in range(cfg.steps):
-            set_lr(step)
-            log(step, one_step(step % log_every == 0 or step == cfg.steps - 1))
+        # with the compiled gradient the step's work runs on the lane threads;
+        # torch keeps one thread for Adam, or its idle threads would spin
+        # against the lanes on every step
+        with _torch_threads(1 if isinstance(manual, _CompiledGrad) else torch.get_num_threads()):
+            for step in range(cfg.steps):
+                set_lr(step)
+                log(step, one_step(step % log_every == 0 or step == cfg.steps - 1))
     if progress is not None:
         progress(cfg.steps, cfg.steps)
 

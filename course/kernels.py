@@ -1,4 +1,10 @@
-"""Compiled CPU kernels of the engine's data sampler (numba).
+"""Compiled CPU kernels of the engine (numba): the data sampler and the
+loss gradient.
+
+The gradient (:func:`grad`, and :func:`grad_by_instance` for models with few
+features) takes a few rows of the batch at a time through all five products
+of a step while they sit in the cache: the step reads the batch once and
+writes nothing else of its size.
 
 The CPU sampler draws its random bits from SplitMix64 read at a counter:
 the 64 bits at counter c under key k are ``mix(k + c · γ)``, with
@@ -20,7 +26,7 @@ distinct SplitMix64 states):
   (below 2⁶³ while steps · I · B · P is).
 
 The module imports numba, so the engine imports it only when a CPU sampler
-is made; with ``cache=True`` the compiled code is kept beside this file (or in
+or gradient is made; with ``cache=True`` the compiled code is kept beside this file (or in
 numba's user cache) and loaded by later processes.
 """
 
@@ -145,3 +151,231 @@ def fill(
                 last[k, count] = pos
             count += 1
         nlast[k] = count if count <= cap else -1
+
+
+@njit(nogil=True, fastmath={"reassoc", "contract", "nsz"}, cache=True)
+def grad(
+    x: np.ndarray,
+    W: np.ndarray,
+    b: np.ndarray,
+    c: np.ndarray,
+    lo: int,
+    hi: int,
+    relu: bool,
+    hidden_relu: bool,
+    dW: np.ndarray,
+    db: np.ndarray,
+    loss: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Add rows ``lo:hi`` of every instance's loss gradient to ``dW``, ``db``
+    and ``loss`` (twice the loss), float32 throughout.
+
+    Shapes: x (I, B, n), W (I, m, n), b and c (I, n), dW (I, m, n), db (I, n),
+    loss (I,). With h = W x (ReLU'd for the neuron model), z = Wᵀ h + b,
+    x' = ReLU(z) (z for the linear model) and g = c ⊙ (x' − x) ⊙ 1[z > 0]:
+    db += Σ g, dW += h gᵀ + (W g) xᵀ (W g masked where h = 0 for the neuron
+    model), loss += Σ c ⊙ (x' − x)². c = 2 I / (B n) makes loss / 2 the
+    mean importance-weighted error.
+
+    The rows go four at a time through all five products while they sit in
+    the L1 cache, so the (I, B, n) tensors are read once and nothing of their
+    size is written; each inner loop runs over the features and vectorises,
+    with four rows (or four hidden units) per load of a row of W or dW. The
+    last rows of a range are padded with zero rows whose gradient is zeroed.
+    """
+    inst, _, n = x.shape
+    m = W.shape[1]
+    zero = np.float32(0.0)
+    h = np.zeros((4, m), dtype=np.float32)
+    dh = np.zeros((4, m), dtype=np.float32)
+    g = np.zeros((4, n), dtype=np.float32)
+    pad = np.zeros(n, dtype=np.float32)
+    for i in range(inst):
+        Wi, bi, ci, dWi, dbi = W[i], b[i], c[i], dW[i], db[i]
+        total = zero
+        for r0 in range(lo, hi, 4):
+            rows = min(4, hi - r0)
+            x0 = x[i, r0]
+            x1 = x[i, r0 + 1] if rows > 1 else pad
+            x2 = x[i, r0 + 2] if rows > 2 else pad
+            x3 = x[i, r0 + 3] if rows > 3 else pad
+            # h = W x, four rows a pass over each row of W
+            for j in range(m):
+                w = Wi[j]
+                a0 = a1 = a2 = a3 = zero
+                for k in range(n):
+                    a0 += x0[k] * w[k]
+                    a1 += x1[k] * w[k]
+                    a2 += x2[k] * w[k]
+                    a3 += x3[k] * w[k]
+                h[0, j], h[1, j], h[2, j], h[3, j] = a0, a1, a2, a3
+            if hidden_relu:
+                for rr in range(4):
+                    for j in range(m):
+                        if h[rr, j] < zero:
+                            h[rr, j] = zero
+            for rr in range(4):
+                gr = g[rr]
+                if rr >= rows:
+                    gr[:] = zero
+                    continue
+                # z = Wᵀ h + b, four hidden units a pass
+                gr[:] = bi
+                j = 0
+                while j + 4 <= m:
+                    w0, w1, w2, w3 = Wi[j], Wi[j + 1], Wi[j + 2], Wi[j + 3]
+                    h0, h1, h2, h3 = h[rr, j], h[rr, j + 1], h[rr, j + 2], h[rr, j + 3]
+                    for k in range(n):
+                        gr[k] += h0 * w0[k] + h1 * w1[k] + h2 * w2[k] + h3 * w3[k]
+                    j += 4
+                while j < m:
+                    w0, h0 = Wi[j], h[rr, j]
+                    for k in range(n):
+                        gr[k] += h0 * w0[k]
+                    j += 1
+                # the error, the loss and g
+                xr = x[i, r0 + rr]
+                s = zero
+                for k in range(n):
+                    zk = gr[k]
+                    on = zk > zero or not relu
+                    e = zk - xr[k] if on else -xr[k]
+                    s += ci[k] * e * e
+                    gk = ci[k] * e if on else zero
+                    gr[k] = gk
+                    dbi[k] += gk
+                total += s
+            g0, g1, g2, g3 = g[0], g[1], g[2], g[3]
+            # W g, four rows a pass
+            for j in range(m):
+                w = Wi[j]
+                a0 = a1 = a2 = a3 = zero
+                for k in range(n):
+                    a0 += g0[k] * w[k]
+                    a1 += g1[k] * w[k]
+                    a2 += g2[k] * w[k]
+                    a3 += g3[k] * w[k]
+                dh[0, j], dh[1, j], dh[2, j], dh[3, j] = a0, a1, a2, a3
+            if hidden_relu:
+                for rr in range(4):
+                    for j in range(m):
+                        if h[rr, j] <= zero:
+                            dh[rr, j] = zero
+            # dW += h gᵀ + (W g) xᵀ: eight products per load and store of a row of dW
+            for j in range(m):
+                d = dWi[j]
+                p0, p1, p2, p3 = h[0, j], h[1, j], h[2, j], h[3, j]
+                q0, q1, q2, q3 = dh[0, j], dh[1, j], dh[2, j], dh[3, j]
+                for k in range(n):
+                    d[k] += (
+                        p0 * g0[k]
+                        + p1 * g1[k]
+                        + p2 * g2[k]
+                        + p3 * g3[k]
+                        + q0 * x0[k]
+                        + q1 * x1[k]
+                        + q2 * x2[k]
+                        + q3 * x3[k]
+                    )
+        loss[i] += total
+
+
+@njit(nogil=True, fastmath={"reassoc", "contract", "nsz"}, cache=True)
+def grad_by_instance(
+    x: np.ndarray,
+    Wt: np.ndarray,
+    bt: np.ndarray,
+    ct: np.ndarray,
+    lo: int,
+    hi: int,
+    relu: bool,
+    hidden_relu: bool,
+    dWt: np.ndarray,
+    dbt: np.ndarray,
+    loss: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """:func:`grad` for models with few features, the instances the vector axis.
+
+    The same sums as :func:`grad`, with W, b, c, dW and db transposed so that
+    the instance is their last, contiguous axis: Wt and dWt (m, n, I), bt, ct
+    and dbt (n, I); x stays (I, B, n). Each of a row's five products is then
+    a loop over (hidden unit, feature) pairs whose innermost loop runs over
+    up to 64 instances at once, so a feature count too small to fill a vector
+    (the neuron model's n = 10) leaves no vector lanes idle; each row of x is
+    first copied into a (feature, instance) block.
+    """
+    inst, _, n = x.shape
+    m = Wt.shape[0]
+    CH = 64  # instances a pass: four AVX-512 vectors
+    zero = np.float32(0.0)
+    xr = np.empty((n, CH), dtype=np.float32)
+    h = np.empty((m, CH), dtype=np.float32)
+    dh = np.empty((m, CH), dtype=np.float32)
+    g = np.empty((n, CH), dtype=np.float32)
+    s = np.empty(CH, dtype=np.float32)
+    for i0 in range(0, inst, CH):
+        w = min(CH, inst - i0)
+        i1 = i0 + w
+        s[:] = zero
+        for r in range(lo, hi):
+            for t in range(w):
+                xt = x[i0 + t, r]
+                for k in range(n):
+                    xr[k, t] = xt[k]
+            for j in range(m):
+                hj = h[j]
+                hj[:w] = zero
+                for k in range(n):
+                    wjk = Wt[j, k, i0:i1]
+                    xk = xr[k]
+                    for t in range(w):
+                        hj[t] += wjk[t] * xk[t]
+                if hidden_relu:
+                    for t in range(w):
+                        if hj[t] < zero:
+                            hj[t] = zero
+            for k in range(n):
+                gk = g[k]
+                bk = bt[k, i0:i1]
+                for t in range(w):
+                    gk[t] = bk[t]
+                for j in range(m):
+                    wjk = Wt[j, k, i0:i1]
+                    hj = h[j]
+                    for t in range(w):
+                        gk[t] += wjk[t] * hj[t]
+                ck = ct[k, i0:i1]
+                xk = xr[k]
+                dbk = dbt[k, i0:i1]
+                for t in range(w):
+                    zk = gk[t]
+                    on = zk > zero or not relu
+                    e = zk - xk[t] if on else -xk[t]
+                    s[t] += ck[t] * e * e
+                    v = ck[t] * e if on else zero
+                    gk[t] = v
+                    dbk[t] += v
+            for j in range(m):
+                dj = dh[j]
+                dj[:w] = zero
+                for k in range(n):
+                    wjk = Wt[j, k, i0:i1]
+                    gk = g[k]
+                    for t in range(w):
+                        dj[t] += wjk[t] * gk[t]
+                if hidden_relu:
+                    hj = h[j]
+                    for t in range(w):
+                        if hj[t] <= zero:
+                            dj[t] = zero
+            for j in range(m):
+                hj = h[j]
+                dj = dh[j]
+                for k in range(n):
+                    d = dWt[j, k, i0:i1]
+                    gk = g[k]
+                    xk = xr[k]
+                    for t in range(w):
+                        d[t] += hj[t] * gk[t] + dj[t] * xk[t]
+        for t in range(w):
+            loss[i0 + t] += s[t]

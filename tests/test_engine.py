@@ -8,7 +8,7 @@ import torch
 
 from course import engine
 from course import metrics as M
-from course.engine import ToyConfig, _ManualGrad, check_device, loss_per_instance, sample_batch, train
+from course.engine import ToyConfig, _CompiledGrad, _ManualGrad, check_device, loss_per_instance, sample_batch, train
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
@@ -89,6 +89,36 @@ def test_manual_gradient_matches_autograd(model):
     torch.testing.assert_close(loss, per.detach())
     torch.testing.assert_close(dW, Wa.grad)
     torch.testing.assert_close(db, ba.grad)
+
+
+@pytest.mark.parametrize("model", ["relu", "linear", "neuron"])
+@pytest.mark.parametrize(("inst", "batch", "n"), [(3, 64, 21), (3, 37, 17), (3, 37, 11), (70, 9, 7)])
+def test_compiled_gradient_matches_autograd(model, inst, batch, n):
+    """The CPU's compiled kernels (float32, two lanes) against autograd in
+    float64: by features (rows four at a time; 37 rows leave a padded block
+    in each lane) and, below BY_INSTANCE_BELOW features, by instance (70
+    instances: a full block of 64 and a part)."""
+    torch.manual_seed(1)
+    m = 5
+    W = torch.randn(inst, m, n) * 0.6
+    b = torch.randn(inst, n) * 0.1
+    x = torch.rand(inst, batch, n) * (torch.rand(inst, batch, n) < 0.4)
+    imp = (0.8 ** torch.arange(n, dtype=torch.float32)).expand(inst, 1, n).clone()
+    bounds = [(0, batch // 2), (batch // 2, batch)]
+    grad = _CompiledGrad(inst, batch, n, m, imp, relu=model != "linear", hidden_relu=model == "neuron", bounds=bounds)
+    assert grad.by_instance == (n < engine.BY_INSTANCE_BELOW)
+    dW, db, loss = grad(W, b, x, want_loss=True)
+
+    Wa, ba = W.double().requires_grad_(True), b.double().requires_grad_(True)
+    per = loss_per_instance(Wa, ba, x.double(), imp.double(), model)
+    per.sum().backward()
+    assert loss is not None
+    torch.testing.assert_close(loss.double(), per.detach(), rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(dW.double(), Wa.grad, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(db.double(), ba.grad, rtol=1e-5, atol=1e-7)
+    # the buffers are reused: a second call gives the same, not twice as much
+    again, _, _ = grad(W, b, x, want_loss=False)
+    torch.testing.assert_close(again.double(), Wa.grad, rtol=1e-5, atol=1e-7)
 
 
 def test_training_is_deterministic_for_a_seed():
@@ -333,6 +363,25 @@ def test_cpu_lanes_draw_the_same_on_one_thread_or_two():
     # the two lanes are different streams: the halves of the batch differ
     assert not torch.equal(one[0, :499], one[0, 499:998])
     assert not torch.equal(one[2, :499], one[2, 499:998])
+
+
+@pytest.mark.parametrize(("n", "seeds", "model"), [(40, 2, "relu"), (10, 8, "neuron")])
+def test_cpu_training_is_the_same_on_one_thread_or_two(n, seeds, model):
+    """The compiled gradient's lanes add into gradients of their own, summed
+    in a fixed order: training gives the same weights whether the lanes ran
+    on threads or one after the other (both kernels: by feature, by instance)."""
+    cfg = ToyConfig.sweep(n, 5, density=[1.0, 0.1, 0.01], steps=40, batch_size=1101, n_seeds=seeds, model=model)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = train(cfg, seed=4)
+        torch.set_num_threads(2)
+        two = train(cfg, seed=4)
+    finally:
+        torch.set_num_threads(before)
+    assert cfg.n_levels * cfg.n_seeds * cfg.batch_size * cfg.n_features >= engine.SMALL_SWEEP  # two threads used
+    np.testing.assert_array_equal(one.W, two.W)
+    np.testing.assert_array_equal(one.loss_curve, two.loss_curve)
 
 
 # --------------------------------------------------------------- the device code path on CPU
