@@ -7,6 +7,9 @@ median of each side is reported, so that a passing load slows both alike),
 measures that device's large float32 matmul throughput in the same run, and
 prints steps per second for each. Then:
 
+- on CPU, the step's gradient alone, from the compiled kernel the CPU path
+  uses (course.kernels.grad) and from torch's batched products (the path of
+  other devices), on the benchmark's batch and on the neuron sweep's;
 - the data sampler at the paper's densities (1 down to 0.001): on CPU the
   compiled SplitMix64 sampler drawing one uniform per entry against drawing
   only the active entries (the crossover sets ``course.engine.SPARSE_BELOW``),
@@ -20,9 +23,11 @@ The last line is::
 
     speedup_vs_reference=X.XX matmul_fraction=Y.YY
 
-where matmul_fraction is the engine's achieved matrix-multiply FLOP/s during
-training (5 batched matmuls of 2·I·B·n·m FLOP per step) over the measured
-large-matmul FLOP/s. Timings only: nothing here asserts a speed.
+where matmul_fraction is the rate at which the engine's training does the
+step's matrix-multiply work (5 products of 2·I·B·n·m FLOP per step, whether
+BLAS or the compiled kernel computes them) over the measured large-matmul
+FLOP/s (the best of three timed blocks). Timings only: nothing here asserts a
+speed.
 
 Run: python benchmarks/bench_engine.py [--device cpu|cuda] [--steps N] [--rounds R] [--threads T] [--quick]
 """
@@ -176,19 +181,23 @@ def neuron_config(steps: int, n_seeds: int) -> ToyConfig:
 # ------------------------------------------------------------------ timing
 
 
-def matmul_flops(device: str, size: int = 2048, repeats: int = 10) -> float:
-    """Achieved FLOP/s of a large square float32 matmul on ``device``."""
+def matmul_flops(device: str, size: int = 2048, repeats: int = 10, blocks: int = 3) -> float:
+    """Achieved FLOP/s of a large square float32 matmul on ``device``: the
+    best of ``blocks`` timed blocks of ``repeats`` products."""
     if device.startswith("cuda"):
         size, repeats = 8192, 20
     a = torch.randn(size, size, device=device)
     b = torch.randn(size, size, device=device)
     a @ b
-    sync(device)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    sync(device)
-    return 2 * size**3 * repeats / (time.perf_counter() - start)
+    best = math.inf
+    for _ in range(blocks):
+        sync(device)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 * repeats / best
 
 
 def timed(on: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> float:
@@ -215,6 +224,44 @@ def per_draw(draws: dict[str, Callable[[], torch.Tensor]], device: str, repeats:
                 sync(device)
                 best[name] = min(best[name], time.perf_counter() - start)
     return best
+
+
+def time_gradients(cfg: ToyConfig, repeats: int) -> tuple[dict[str, float], int]:
+    """Seconds per gradient of one of ``cfg``'s batches from the compiled
+    kernel and from torch's products, and the threads train() gives them."""
+    imp_np, prob_np = cfg.arrays()
+    inst, n, m, batch = cfg.n_levels * cfg.n_seeds, cfg.n_features, cfg.n_hidden, cfg.batch_size
+    imp = torch.tensor(imp_np, dtype=torch.float32).repeat_interleave(cfg.n_seeds, 0).unsqueeze(1)
+    prob = torch.tensor(prob_np, dtype=torch.float32).repeat_interleave(cfg.n_seeds, 0).unsqueeze(1)
+    x = engine._Sampler(cfg, prob, batch, torch.Generator().manual_seed(0), "splitmix")().clone()
+    W = torch.randn(inst, m, n, generator=torch.Generator().manual_seed(1)) * math.sqrt(2 / (m + n))
+    b = torch.zeros(inst, n)
+    hidden = cfg.model == "neuron"
+    bounds = [(lane * batch // engine.LANES, (lane + 1) * batch // engine.LANES) for lane in range(engine.LANES)]
+    with engine._threads_for(inst * batch * n):
+        compiled = engine._CompiledGrad(inst, batch, n, m, imp, True, hidden, bounds)
+        products = engine._ManualGrad(inst, batch, n, m, imp, True, hidden)
+
+        def run_compiled() -> torch.Tensor:
+            with engine._torch_threads(1):  # as in train(): the lanes on threads, torch on one
+                return compiled(W, b, x, False)[0]
+
+        return (per_draw({"compiled": run_compiled, "products": lambda: products(W, b, x, False)[0]}, "cpu", repeats),
+                torch.get_num_threads())
+
+
+def gradient_table(repeats: int, neuron_seeds: int) -> None:
+    """ms per gradient of one batch (no draw, no Adam), from the compiled
+    kernel the CPU path uses and from torch's batched products."""
+    print(f"\ngradient: ms per batch (no draw, no Adam), best of {repeats} x 3 interleaved")
+    print(f"{'case':<34} {'compiled':>9} {'products':>9}")
+    cases = (("sweep n=200 m=20, 20 x 1024", engine_config(1)),
+             (f"neuron n=10 m=5, {len(NEURON_DENSITIES) * neuron_seeds} x {NEURON_BATCH}",
+              neuron_config(1, neuron_seeds)))
+    for label, cfg in cases:
+        times, threads = time_gradients(cfg, repeats)
+        print(f"{label:<34} {1e3 * times['compiled']:9.2f} {1e3 * times['products']:9.2f}"
+              f"  ({threads} thread{'s' if threads > 1 else ''})")
 
 
 def sampler_sweep(device: str, repeats: int) -> None:
@@ -304,6 +351,8 @@ def main() -> None:
     print(f"large matmul: {peak / 1e9:.1f} GFLOP/s; engine training matmuls: "
           f"{step_flops * eng_sps / 1e9:.1f} GFLOP/s")
 
+    if not cuda:
+        gradient_table(repeats, args.neuron_seeds)
     sampler_sweep(device, repeats)
 
     k = args.neuron_seeds
