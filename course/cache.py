@@ -9,6 +9,9 @@ Layout of ``cache_dir()``::
     figures/SLUG/KEY/       its figures (manifest.json)
     renders/SLUG/KEY/       its video, poster and narration timeline (manifest.json)
     locks/                  one lock file per kind and concept
+    templates/              compiled Jinja code of the words and pages
+                            (course.words; named by the SHA-256 of the text,
+                            its file name and the Jinja and Python versions)
 
 A key is the SHA-256 of everything an output depends on and nothing else.
 Each stage depends on the files it declares (:meth:`course.Concept.stage_files`:

@@ -28,8 +28,14 @@ rewrites pages and captions files only.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import html
+import json
+import marshal
+import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +168,8 @@ def _render(env: SandboxedEnvironment, text: str, source: str, context: dict[str
 #: compiled template code, by (text, file name, escaping): a build renders each
 #: plugin's words several times, and compiling is the slow part
 _CODE: dict[tuple[str, str, bool], Any] = {}
+#: the folder of the cache (:func:`course.cache.cache_dir`) that keeps compiled template code
+CODE_DIR = "templates"
 
 
 def _compile(env: SandboxedEnvironment, text: str, source: str) -> jinja2.Template:
@@ -169,8 +177,37 @@ def _compile(env: SandboxedEnvironment, text: str, source: str) -> jinja2.Templa
     key = (text, source, bool(env.autoescape))
     code = _CODE.get(key)
     if code is None:
-        code = _CODE[key] = env.compile(text, filename=source)
+        code = _CODE[key] = _stored_code(env, text, source)
     return env.template_class.from_code(env, code, env.make_globals(None), None)
+
+
+def _stored_code(env: SandboxedEnvironment, text: str, source: str) -> Any:
+    """The code of ``text`` from the cache's ``templates/`` folder, compiled
+    and stored there if it is not (a warm build then compiles nothing).
+
+    The file is named by the SHA-256 of the text, the file name, the
+    environment's settings and the Jinja and Python versions, and written
+    whole or not at all; one that cannot be read back is compiled again, and
+    a cache that cannot be written only costs the time."""
+    from course.cache import cache_dir
+
+    settings = [text, source, type(env).__name__, bool(env.autoescape), env.finalize is not None,
+                sorted(env.filters), sorted(env.tests), jinja2.__version__, sys.version]
+    path = cache_dir() / CODE_DIR / (hashlib.sha256(json.dumps(settings).encode()).hexdigest() + ".code")
+    try:
+        return marshal.loads(path.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    code = env.compile(text, filename=source)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(marshal.dumps(code))
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return code
 
 
 def step(name: str, index: int | None = None) -> str:

@@ -75,3 +75,44 @@ def test_templates_render_in_the_sandbox() -> None:
         render_string("{{ num.__globals__.os.popen('id').read() }}", "chapter.md")
     with pytest.raises(WordsError):
         Words("{% block a %}{{ ''.__class__.__mro__[1].__subclasses__() }}{% endblock %}").render("a")
+
+
+def test_compiled_template_code_is_kept_in_the_cache(tmp_path, monkeypatch) -> None:
+    """A second process (here: the in-memory table cleared) loads the code the
+    first compiled from the cache's templates/ folder instead of compiling; a
+    damaged file is compiled again, and a cache that cannot be written only
+    costs the time."""
+    import jinja2
+
+    from course import words
+
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(words, "_CODE", {})
+    text = "{% block greeting %}Hello {{ who }}.{% endblock %}"
+    assert Words(text, "p/words.md.j2").render("greeting", who="you") == "Hello you."
+    stored = sorted((tmp_path / "cache" / words.CODE_DIR).iterdir())
+    assert len(stored) == 1 and stored[0].suffix == ".code"  # nothing left half-written beside it
+
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+
+    def counting(self, source, name=None, filename=None, raw=False, defer_init=False):
+        compiled.append(filename)
+        return real(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    monkeypatch.setattr(words, "_CODE", {})
+    assert Words(text, "p/words.md.j2").render("greeting", who="them") == "Hello them."
+    assert compiled == []
+
+    stored[0].write_bytes(b"not code")
+    monkeypatch.setattr(words, "_CODE", {})
+    assert Words(text, "p/words.md.j2").render("greeting", who="all") == "Hello all."
+    assert compiled == ["p/words.md.j2"]
+    assert stored[0].read_bytes() != b"not code"  # stored again
+
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(blocked))
+    monkeypatch.setattr(words, "_CODE", {})
+    assert Words(text, "p/words.md.j2").render("greeting", who="anyone") == "Hello anyone."
