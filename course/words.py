@@ -36,6 +36,7 @@ import marshal
 import os
 import re
 import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +196,9 @@ def _stored_code(env: SandboxedEnvironment, text: str, source: str) -> Any:
                 sorted(env.filters), sorted(env.tests), jinja2.__version__, sys.version]
     path = cache_dir() / CODE_DIR / (hashlib.sha256(json.dumps(settings).encode()).hexdigest() + ".code")
     try:
-        return marshal.loads(path.read_bytes())
+        stored = marshal.loads(path.read_bytes())
+        if isinstance(stored, types.CodeType):
+            return stored
     except (OSError, ValueError, EOFError, TypeError):
         pass
     code = env.compile(text, filename=source)

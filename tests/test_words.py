@@ -110,6 +110,12 @@ def test_compiled_template_code_is_kept_in_the_cache(tmp_path, monkeypatch) -> N
     assert Words(text, "p/words.md.j2").render("greeting", who="all") == "Hello all."
     assert compiled == ["p/words.md.j2"]
     assert stored[0].read_bytes() != b"not code"  # stored again
+    import marshal
+
+    stored[0].write_bytes(marshal.dumps("valid marshal, not code"))
+    monkeypatch.setattr(words, "_CODE", {})
+    assert Words(text, "p/words.md.j2").render("greeting", who="both") == "Hello both."
+    assert compiled == ["p/words.md.j2", "p/words.md.j2"]
 
     blocked = tmp_path / "file"
     blocked.write_text("a file where the cache folder would be")
