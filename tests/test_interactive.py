@@ -192,6 +192,10 @@ def _engine_run(n: int, steps: int, batch: int, lr: float, density: float, decay
             made.append(1)
             self.i = 0
             self.shape = (prob.shape[0], size, n)
+            # the CPU sampler's face, so that train() takes the CPU's compiled gradient
+            self.kernel = self.__call__
+            self.bounds = [(lane * size // engine.LANES, (lane + 1) * size // engine.LANES)
+                           for lane in range(engine.LANES)]
 
         def __call__(self) -> torch.Tensor:
             if self.first and self.i < len(batches):
