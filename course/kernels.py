@@ -153,6 +153,23 @@ def fill(
         nlast[k] = count if count <= cap else -1
 
 
+@njit(inline="always")
+def _four_rows_times(
+    W: np.ndarray, r0: np.ndarray, r1: np.ndarray, r2: np.ndarray, r3: np.ndarray, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """out[:, j] = W[j] · r for four rows r, one pass over each row of W."""
+    zero = np.float32(0.0)
+    for j in range(W.shape[0]):
+        w = W[j]
+        a0 = a1 = a2 = a3 = zero
+        for k in range(W.shape[1]):
+            a0 += r0[k] * w[k]
+            a1 += r1[k] * w[k]
+            a2 += r2[k] * w[k]
+            a3 += r3[k] * w[k]
+        out[0, j], out[1, j], out[2, j], out[3, j] = a0, a1, a2, a3
+
+
 @njit(nogil=True, fastmath={"reassoc", "contract", "nsz"}, cache=True)
 def grad(
     x: np.ndarray,
@@ -199,16 +216,7 @@ def grad(
             x1 = x[i, r0 + 1] if rows > 1 else pad
             x2 = x[i, r0 + 2] if rows > 2 else pad
             x3 = x[i, r0 + 3] if rows > 3 else pad
-            # h = W x, four rows a pass over each row of W
-            for j in range(m):
-                w = Wi[j]
-                a0 = a1 = a2 = a3 = zero
-                for k in range(n):
-                    a0 += x0[k] * w[k]
-                    a1 += x1[k] * w[k]
-                    a2 += x2[k] * w[k]
-                    a3 += x3[k] * w[k]
-                h[0, j], h[1, j], h[2, j], h[3, j] = a0, a1, a2, a3
+            _four_rows_times(Wi, x0, x1, x2, x3, h)  # h = W x
             if hidden_relu:
                 for rr in range(4):
                     for j in range(m):
@@ -246,16 +254,7 @@ def grad(
                     dbi[k] += gk
                 total += s
             g0, g1, g2, g3 = g[0], g[1], g[2], g[3]
-            # W g, four rows a pass
-            for j in range(m):
-                w = Wi[j]
-                a0 = a1 = a2 = a3 = zero
-                for k in range(n):
-                    a0 += g0[k] * w[k]
-                    a1 += g1[k] * w[k]
-                    a2 += g2[k] * w[k]
-                    a3 += g3[k] * w[k]
-                dh[0, j], dh[1, j], dh[2, j], dh[3, j] = a0, a1, a2, a3
+            _four_rows_times(Wi, g0, g1, g2, g3, dh)  # W g
             if hidden_relu:
                 for rr in range(4):
                     for j in range(m):
