@@ -233,13 +233,13 @@ def time_gradients(cfg: ToyConfig, repeats: int) -> tuple[dict[str, float], int]
     inst, n, m, batch = cfg.n_levels * cfg.n_seeds, cfg.n_features, cfg.n_hidden, cfg.batch_size
     imp = torch.tensor(imp_np, dtype=torch.float32).repeat_interleave(cfg.n_seeds, 0).unsqueeze(1)
     prob = torch.tensor(prob_np, dtype=torch.float32).repeat_interleave(cfg.n_seeds, 0).unsqueeze(1)
-    x = engine._Sampler(cfg, prob, batch, torch.Generator().manual_seed(0), "splitmix")().clone()
+    sampler = engine._Sampler(cfg, prob, batch, torch.Generator().manual_seed(0), "splitmix")
+    x = sampler().clone()
     W = torch.randn(inst, m, n, generator=torch.Generator().manual_seed(1)) * math.sqrt(2 / (m + n))
     b = torch.zeros(inst, n)
     hidden = cfg.model == "neuron"
-    bounds = [(lane * batch // engine.LANES, (lane + 1) * batch // engine.LANES) for lane in range(engine.LANES)]
     with engine._threads_for(inst * batch * n):
-        compiled = engine._CompiledGrad(inst, batch, n, m, imp, True, hidden, bounds)
+        compiled = engine._CompiledGrad(inst, batch, n, m, imp, True, hidden, sampler.bounds)
         products = engine._ManualGrad(inst, batch, n, m, imp, True, hidden)
 
         def run_compiled() -> torch.Tensor:
