@@ -8,8 +8,11 @@ measures that device's large float32 matmul throughput in the same run, and
 prints steps per second for each. Then:
 
 - on CPU, the step's gradient alone, from the compiled kernel the CPU path
-  uses (course.kernels.grad) and from torch's batched products (the path of
-  other devices), on the benchmark's batch and on the neuron sweep's;
+  uses (course.kernels.grad, or grad_by_row for few features) and from
+  torch's batched products (the path of other devices), on the benchmark's
+  batch and on the neuron sweep's; then the two compiled kernels side by
+  side from n = 5 to n = 200 (their crossover sets
+  ``course.engine.BY_ROW_BELOW``);
 - the data sampler at the paper's densities (1 down to 0.001): on CPU the
   compiled SplitMix64 sampler drawing one uniform per entry against drawing
   only the active entries (the crossover sets ``course.engine.SPARSE_BELOW``),
@@ -250,6 +253,41 @@ def time_gradients(cfg: ToyConfig, repeats: int) -> tuple[dict[str, float], int]
                 torch.get_num_threads())
 
 
+#: (features, hidden units) of the kernel crossover's cases, 12 instances x 1024 rows each
+CROSSOVER_SHAPES = ((5, 2), (10, 5), (20, 5), (48, 12), (64, 16), (100, 10), (200, 20))
+
+
+def kernel_crossover(repeats: int) -> None:
+    """ms per gradient from each compiled kernel (by row, by feature) across
+    feature counts: where one overtakes the other sets ``course.engine.BY_ROW_BELOW``."""
+    from course import kernels
+
+    print(f"\ncompiled kernels: ms per gradient of 12 x 1024 rows, best of {repeats} x 3 interleaved "
+          f"(chosen: the one train() uses; BY_ROW_BELOW = {engine.BY_ROW_BELOW})")
+    print(f"{'n':>5} {'m':>4} {'by row':>8} {'by feature':>11}  chosen")
+    for n, m in CROSSOVER_SHAPES:
+        cfg = ToyConfig.sweep(n, m, density=[1.0, 0.3, 0.1, 0.03] * 3, batch_size=BATCH)
+        imp = torch.ones(12, 1, n)
+        prob = torch.tensor(cfg.arrays()[1], dtype=torch.float32).unsqueeze(1)
+        sampler = engine._Sampler(cfg, prob, BATCH, torch.Generator().manual_seed(0), "splitmix")
+        x = sampler().clone()
+        W = torch.randn(12, m, n, generator=torch.Generator().manual_seed(1)) * math.sqrt(2 / (m + n))
+        b = torch.zeros(12, n)
+        draws: dict[str, Callable[[], torch.Tensor]] = {}
+        for name, kernel in (("row", kernels.grad_by_row), ("feature", kernels.grad)):
+            grad = engine._CompiledGrad(12, BATCH, n, m, imp, True, False, sampler.bounds)
+            grad.kernel = kernel
+
+            def run(grad: Any = grad, W: torch.Tensor = W, b: torch.Tensor = b, x: torch.Tensor = x) -> torch.Tensor:
+                with engine._torch_threads(1):
+                    return grad(W, b, x, False)[0]
+
+            draws[name] = run
+        times = per_draw(draws, "cpu", repeats)
+        chosen = "by row" if n < engine.BY_ROW_BELOW else "by feature"
+        print(f"{n:5d} {m:4d} {1e3 * times['row']:8.3f} {1e3 * times['feature']:11.3f}  {chosen}")
+
+
 def gradient_table(repeats: int, neuron_seeds: int) -> None:
     """ms per gradient of one batch (no draw, no Adam), from the compiled
     kernel the CPU path uses and from torch's batched products."""
@@ -353,6 +391,7 @@ def main() -> None:
 
     if not cuda:
         gradient_table(repeats, args.neuron_seeds)
+        kernel_crossover(repeats)
     sampler_sweep(device, repeats)
 
     k = args.neuron_seeds

@@ -19,9 +19,10 @@ instances train together in one batched program; the best seed of each level
 With independent features the step uses hand-written gradients with
 preallocated buffers for all three models (checked against autograd in the
 tests): on CPU one compiled kernel that takes a few rows at a time through the
-whole forward and backward pass (:func:`course.kernels.grad`), on other
-devices (and with ``sampler="torch"``) torch's batched products. Correlated
-and anticorrelated sets use autograd.
+whole forward and backward pass (:func:`course.kernels.grad`, or
+:func:`course.kernels.grad_by_row` for few features), on other devices (and
+with ``sampler="torch"``) torch's batched products. Correlated and
+anticorrelated sets use autograd.
 
 **Devices.** ``train(cfg, device=...)`` takes ``"cpu"``, ``"cuda"`` or
 ``"cuda:N"`` (:func:`check_device` validates and normalises the name; call it
@@ -69,11 +70,12 @@ SPARSE_BELOW = 0.02
 #: parallel when torch has threads to spare (the compiled gradient uses the same lanes)
 LANES = 2
 #: on CPU, models with fewer features than this take the compiled gradient
-#: with the instances as the vector axis (:func:`course.kernels.grad_by_instance`),
+#: with the rows as the vector axis (:func:`course.kernels.grad_by_row`),
 #: larger ones with the features (:func:`course.kernels.grad`). Measured by
-#: ``benchmarks/bench_engine.py`` (its gradient table) on an idle 2-core AMD EPYC:
-#: at n = 10 by instance is about 3 times faster, at n = 20 a little slower
-BY_INSTANCE_BELOW = 16
+#: ``benchmarks/bench_engine.py`` (its table of the two kernels) on an idle 2-core
+#: AMD EPYC: by row is about 3 times faster at n = 5 to 20 and 1.1 times at n = 48;
+#: from n = 64 by feature is faster (1.3 times at n = 100, 1.7 times at n = 200)
+BY_ROW_BELOW = 64
 
 
 def check_device(name: str) -> str:
@@ -490,9 +492,8 @@ class _CompiledGrad:
     error and the mask run a few rows at a time inside the cache, so the step
     reads the batch once and writes nothing of its size: :func:`~course.kernels.grad`
     vectorised over the features, or, for models with fewer than
-    :data:`BY_INSTANCE_BELOW` features, :func:`~course.kernels.grad_by_instance`
-    over the instances (on W, b and the gradient transposed, which costs
-    little at that size). Each of the sampler's lanes of rows adds into a
+    :data:`BY_ROW_BELOW` features, :func:`~course.kernels.grad_by_row`
+    vectorised over the rows. Each of the sampler's lanes of rows adds into a
     gradient of its own (on the lane threads when torch has more than one),
     and the lanes are summed in a fixed order, so one thread or two give the
     same result.
@@ -502,27 +503,15 @@ class _CompiledGrad:
                  hidden_relu: bool, bounds: list[tuple[int, int]]) -> None:
         from course import kernels
 
-        self.by_instance = n < BY_INSTANCE_BELOW
-        self.kernel: Callable[..., None]
+        self.by_row = n < BY_ROW_BELOW
+        self.kernel: Callable[..., None] = kernels.grad_by_row if self.by_row else kernels.grad
         coef = ((2.0 / (batch * n)) * imp).reshape(inst, n).cpu().numpy()
+        self.coef = np.ascontiguousarray(coef, dtype=np.float32)
         lanes = len(bounds)
-        if self.by_instance:
-            self.kernel = kernels.grad_by_instance
-            self.coef = np.ascontiguousarray(coef.T, dtype=np.float32)
-            self.Wt = np.empty((m, n, inst), dtype=np.float32)
-            self.bt = np.empty((n, inst), dtype=np.float32)
-            self.dW = np.zeros((lanes, m, n, inst), dtype=np.float32)
-            self.db = np.zeros((lanes, n, inst), dtype=np.float32)
-            self.dW_out = np.empty((inst, m, n), dtype=np.float32)
-            self.db_out = np.empty((inst, n), dtype=np.float32)
-        else:
-            self.kernel = kernels.grad
-            self.coef = np.ascontiguousarray(coef, dtype=np.float32)
-            self.dW = np.zeros((lanes, inst, m, n), dtype=np.float32)
-            self.db = np.zeros((lanes, inst, n), dtype=np.float32)
-            self.dW_out, self.db_out = self.dW[0], self.db[0]
+        self.dW = np.zeros((lanes, inst, m, n), dtype=np.float32)
+        self.db = np.zeros((lanes, inst, n), dtype=np.float32)
         self.loss = np.zeros((lanes, inst), dtype=np.float32)
-        self.dW_t, self.db_t = torch.from_numpy(self.dW_out), torch.from_numpy(self.db_out)
+        self.dW_t, self.db_t = torch.from_numpy(self.dW[0]), torch.from_numpy(self.db[0])
         self.bounds = bounds
         self.relu = relu
         self.hidden_relu = hidden_relu
@@ -533,21 +522,13 @@ class _CompiledGrad:
         dW.fill(0.0)
         db.fill(0.0)
         loss.fill(0.0)
-        Wn, bn = W.detach().numpy(), b.detach().numpy()
-        if self.by_instance:
-            np.copyto(self.Wt, Wn.transpose(1, 2, 0))
-            np.copyto(self.bt, bn.T)
-            Wn, bn = self.Wt, self.bt
-        xn = x.numpy()
+        Wn, bn, xn = W.detach().numpy(), b.detach().numpy(), x.numpy()
         _on_lanes(self.kernel, [(xn, Wn, bn, self.coef, lo, hi, self.relu, self.hidden_relu, dW[lane], db[lane], loss[lane])
                                 for lane, (lo, hi) in enumerate(self.bounds)], self.parallel)
         for lane in range(1, len(self.bounds)):
             dW[0] += dW[lane]
             db[0] += db[lane]
             loss[0] += loss[lane]
-        if self.by_instance:
-            np.copyto(self.dW_out, dW[0].transpose(2, 0, 1))
-            np.copyto(self.db_out, db[0].T)
         return self.dW_t, self.db_t, torch.from_numpy(loss[0] / 2.0) if want_loss else None
 
 

@@ -1,7 +1,7 @@
 """Compiled CPU kernels of the engine (numba): the data sampler and the
 loss gradient.
 
-The gradient (:func:`grad`, and :func:`grad_by_instance` for models with few
+The gradient (:func:`grad`, and :func:`grad_by_row` for models with few
 features) takes a few rows of the batch at a time through all five products
 of a step while they sit in the cache: the step reads the batch once and
 writes nothing else of its size.
@@ -43,6 +43,8 @@ _M2 = np.uint64(0x94D049BB133111EB)
 SPARSE_BASE = np.uint64(1 << 63)
 _U24 = np.float32(1.0 / (1 << 24))
 _U32 = 1.0 / (1 << 32)
+#: rows :func:`grad_by_row` takes at a time (its four blocks stay in the L1 cache)
+ROWS = 128
 
 
 @njit(inline="always")
@@ -279,102 +281,100 @@ def grad(
         loss[i] += total
 
 
+@njit(inline="always")
+def _combine(a: np.ndarray, src: np.ndarray, out: np.ndarray, rows: int, init: np.float32) -> None:  # pragma: no cover - compiled
+    """out[r] = init + Σₖ a[k] · src[k, r] for r < rows, four k a pass over out."""
+    for r in range(rows):
+        out[r] = init
+    k = 0
+    while k + 4 <= a.shape[0]:
+        a0, a1, a2, a3 = a[k], a[k + 1], a[k + 2], a[k + 3]
+        s0, s1, s2, s3 = src[k], src[k + 1], src[k + 2], src[k + 3]
+        for r in range(rows):
+            out[r] += a0 * s0[r] + a1 * s1[r] + a2 * s2[r] + a3 * s3[r]
+        k += 4
+    while k < a.shape[0]:
+        a0, s0 = a[k], src[k]
+        for r in range(rows):
+            out[r] += a0 * s0[r]
+        k += 1
+
+
 @njit(nogil=True, fastmath={"reassoc", "contract", "nsz"}, cache=True)
-def grad_by_instance(
+def grad_by_row(
     x: np.ndarray,
-    Wt: np.ndarray,
-    bt: np.ndarray,
-    ct: np.ndarray,
+    W: np.ndarray,
+    b: np.ndarray,
+    c: np.ndarray,
     lo: int,
     hi: int,
     relu: bool,
     hidden_relu: bool,
-    dWt: np.ndarray,
-    dbt: np.ndarray,
+    dW: np.ndarray,
+    db: np.ndarray,
     loss: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """:func:`grad` for models with few features, the instances the vector axis.
+    """:func:`grad` for models with few features, the rows the vector axis.
 
-    The same sums as :func:`grad`, with W, b, c, dW and db transposed so that
-    the instance is their last, contiguous axis: Wt and dWt (m, n, I), bt, ct
-    and dbt (n, I); x stays (I, B, n). Each of a row's five products is then
-    a loop over (hidden unit, feature) pairs whose innermost loop runs over
-    up to 64 instances at once, so a feature count too small to fill a vector
-    (the neuron model's n = 10) leaves no vector lanes idle; each row of x is
-    first copied into a (feature, instance) block.
+    The same arguments, shapes and sums as :func:`grad`. Each instance's
+    rows go up to :data:`ROWS` at a time, first copied into a (feature, row)
+    block; every product is then a loop over the block's rows with the
+    weights as scalars: h = W x and W g four features a pass, z = Wᵀ h + b
+    four hidden units a pass, and each entry of dW a sum over the rows. A
+    feature count too small to fill a vector (the neuron model's n = 10)
+    leaves no lanes idle, whatever the number of instances.
     """
     inst, _, n = x.shape
-    m = Wt.shape[0]
-    CH = 64  # instances a pass: four AVX-512 vectors
+    m = W.shape[1]
     zero = np.float32(0.0)
-    xr = np.empty((n, CH), dtype=np.float32)
-    h = np.empty((m, CH), dtype=np.float32)
-    dh = np.empty((m, CH), dtype=np.float32)
-    g = np.empty((n, CH), dtype=np.float32)
-    s = np.empty(CH, dtype=np.float32)
-    for i0 in range(0, inst, CH):
-        w = min(CH, inst - i0)
-        i1 = i0 + w
-        s[:] = zero
-        for r in range(lo, hi):
-            for t in range(w):
-                xt = x[i0 + t, r]
+    xt = np.zeros((n, ROWS), dtype=np.float32)
+    h = np.zeros((m, ROWS), dtype=np.float32)
+    dh = np.zeros((m, ROWS), dtype=np.float32)
+    g = np.zeros((n, ROWS), dtype=np.float32)
+    for i in range(inst):
+        Wi, bi, ci, dWi, dbi = W[i], b[i], c[i], dW[i], db[i]
+        total = zero
+        for r0 in range(lo, hi, ROWS):
+            rows = min(ROWS, hi - r0)
+            for r in range(rows):
+                xr = x[i, r0 + r]
                 for k in range(n):
-                    xr[k, t] = xt[k]
-            for j in range(m):
+                    xt[k, r] = xr[k]
+            for j in range(m):  # h = W x
                 hj = h[j]
-                hj[:w] = zero
-                for k in range(n):
-                    wjk = Wt[j, k, i0:i1]
-                    xk = xr[k]
-                    for t in range(w):
-                        hj[t] += wjk[t] * xk[t]
+                _combine(Wi[j], xt, hj, rows, zero)
                 if hidden_relu:
-                    for t in range(w):
-                        if hj[t] < zero:
-                            hj[t] = zero
-            for k in range(n):
-                gk = g[k]
-                bk = bt[k, i0:i1]
-                for t in range(w):
-                    gk[t] = bk[t]
-                for j in range(m):
-                    wjk = Wt[j, k, i0:i1]
-                    hj = h[j]
-                    for t in range(w):
-                        gk[t] += wjk[t] * hj[t]
-                ck = ct[k, i0:i1]
-                xk = xr[k]
-                dbk = dbt[k, i0:i1]
-                for t in range(w):
-                    zk = gk[t]
+                    for r in range(rows):
+                        if hj[r] < zero:
+                            hj[r] = zero
+            for k in range(n):  # z = Wᵀ h + b, then the error, the loss and g
+                gk, xk, ck = g[k], xt[k], ci[k]
+                _combine(Wi[:, k], h, gk, rows, bi[k])
+                s = sg = zero
+                for r in range(rows):
+                    zk = gk[r]
                     on = zk > zero or not relu
-                    e = zk - xk[t] if on else -xk[t]
-                    s[t] += ck[t] * e * e
-                    v = ck[t] * e if on else zero
-                    gk[t] = v
-                    dbk[t] += v
-            for j in range(m):
+                    e = zk - xk[r] if on else -xk[r]
+                    s += e * e
+                    v = ck * e if on else zero
+                    gk[r] = v
+                    sg += v
+                total += ck * s
+                dbi[k] += sg
+            for j in range(m):  # W g, masked where h = 0 for the neuron model
                 dj = dh[j]
-                dj[:w] = zero
-                for k in range(n):
-                    wjk = Wt[j, k, i0:i1]
-                    gk = g[k]
-                    for t in range(w):
-                        dj[t] += wjk[t] * gk[t]
+                _combine(Wi[j], g, dj, rows, zero)
                 if hidden_relu:
                     hj = h[j]
-                    for t in range(w):
-                        if hj[t] <= zero:
-                            dj[t] = zero
-            for j in range(m):
-                hj = h[j]
-                dj = dh[j]
+                    for r in range(rows):
+                        if hj[r] <= zero:
+                            dj[r] = zero
+            for j in range(m):  # dW += h gᵀ + (W g) xᵀ
+                hj, dj, dWj = h[j], dh[j], dWi[j]
                 for k in range(n):
-                    d = dWt[j, k, i0:i1]
-                    gk = g[k]
-                    xk = xr[k]
-                    for t in range(w):
-                        d[t] += hj[t] * gk[t] + dj[t] * xk[t]
-        for t in range(w):
-            loss[i0 + t] += s[t]
+                    gk, xk = g[k], xt[k]
+                    acc = zero
+                    for r in range(rows):
+                        acc += hj[r] * gk[r] + dj[r] * xk[r]
+                    dWj[k] += acc
+        loss[i] += total

@@ -92,12 +92,12 @@ def test_manual_gradient_matches_autograd(model):
 
 
 @pytest.mark.parametrize("model", ["relu", "linear", "neuron"])
-@pytest.mark.parametrize(("inst", "batch", "n"), [(3, 64, 21), (3, 37, 17), (3, 37, 11), (70, 9, 7)])
+@pytest.mark.parametrize(("inst", "batch", "n"), [(3, 64, 70), (3, 37, 65), (3, 37, 11), (70, 9, 7), (2, 300, 3)])
 def test_compiled_gradient_matches_autograd(model, inst, batch, n):
     """The CPU's compiled kernels (float32, two lanes) against autograd in
     float64: by features (rows four at a time; 37 rows leave a padded block
-    in each lane) and, below BY_INSTANCE_BELOW features, by instance (70
-    instances: a full block of 64 and a part)."""
+    in each lane) and, below BY_ROW_BELOW features, by row (300 rows: two
+    full blocks of 128 rows in one lane and a part in each)."""
     torch.manual_seed(1)
     m = 5
     W = torch.randn(inst, m, n) * 0.6
@@ -106,7 +106,7 @@ def test_compiled_gradient_matches_autograd(model, inst, batch, n):
     imp = (0.8 ** torch.arange(n, dtype=torch.float32)).expand(inst, 1, n).clone()
     bounds = [(0, batch // 2), (batch // 2, batch)]
     grad = _CompiledGrad(inst, batch, n, m, imp, relu=model != "linear", hidden_relu=model == "neuron", bounds=bounds)
-    assert grad.by_instance == (n < engine.BY_INSTANCE_BELOW)
+    assert grad.by_row == (n < engine.BY_ROW_BELOW)
     dW, db, loss = grad(W, b, x, want_loss=True)
 
     Wa, ba = W.double().requires_grad_(True), b.double().requires_grad_(True)
@@ -365,11 +365,11 @@ def test_cpu_lanes_draw_the_same_on_one_thread_or_two():
     assert not torch.equal(one[2, :499], one[2, 499:998])
 
 
-@pytest.mark.parametrize(("n", "seeds", "model"), [(40, 2, "relu"), (10, 8, "neuron")])
+@pytest.mark.parametrize(("n", "seeds", "model"), [(70, 2, "relu"), (10, 8, "neuron")])
 def test_cpu_training_is_the_same_on_one_thread_or_two(n, seeds, model):
     """The compiled gradient's lanes add into gradients of their own, summed
     in a fixed order: training gives the same weights whether the lanes ran
-    on threads or one after the other (both kernels: by feature, by instance)."""
+    on threads or one after the other (both kernels: by feature, by row)."""
     cfg = ToyConfig.sweep(n, 5, density=[1.0, 0.1, 0.01], steps=40, batch_size=1101, n_seeds=seeds, model=model)
     before = torch.get_num_threads()
     try:
