@@ -16,13 +16,13 @@ Every model of a sweep is an *instance*: the instance dimension is
 instances train together in one batched program; the best seed of each level
 (lowest loss on a fixed evaluation batch) is what the course measures.
 
-With independent features the step uses hand-written gradients with
-preallocated buffers for all three models (checked against autograd in the
-tests): on CPU one compiled kernel that takes a few rows at a time through the
-whole forward and backward pass (:func:`course.kernels.grad`, or
-:func:`course.kernels.grad_by_row` for few features), on other devices (and
-with ``sampler="torch"``) torch's batched products. Correlated and
-anticorrelated sets use autograd.
+The step uses hand-written gradients with preallocated buffers for all three
+models (checked against autograd in the tests): on CPU one compiled kernel that
+takes a few rows at a time through the whole forward and backward pass
+(:func:`course.kernels.grad`, or :func:`course.kernels.grad_by_row` for few
+features), on other devices (and with ``sampler="torch"``) torch's batched
+products. Correlated and anticorrelated sets are drawn by torch's generator
+(on every device) and take the compiled gradient on CPU, autograd elsewhere.
 
 **Devices.** ``train(cfg, device=...)`` takes ``"cpu"``, ``"cuda"`` or
 ``"cuda:N"`` (:func:`check_device` validates and normalises the name; call it
@@ -294,6 +294,8 @@ class _Sampler:
         if backend == "splitmix" and prob.device.type != "cpu":
             raise ValueError(f"the splitmix sampler draws on the CPU only, not on {prob.device}")
         self.kernel: Callable[..., None] | None = None
+        # the lanes of rows: the compiled sampler's and the compiled gradient's
+        self.bounds = [(lane * batch // LANES, (lane + 1) * batch // LANES) for lane in range(LANES)]
         if self.simple and (backend == "splitmix" or (backend == "auto" and prob.device.type == "cpu")):
             from course import kernels  # numba: imported only when a CPU sampler is made
 
@@ -311,7 +313,6 @@ class _Sampler:
             self.neg_inv = (-1.0 / p).astype(np.float32)
             self.inv_rate = np.where(sparse, -1.0 / np.log1p(-np.minimum(q, 0.5)), -1.0)
             self.scale = (q[:, None] / p).astype(np.float32)
-            self.bounds = [(lane * batch // LANES, (lane + 1) * batch // LANES) for lane in range(LANES)]
             # room to record a walk's entries: its mean plus eight standard deviations
             block = -(-batch // LANES) * n
             mean = float((q * sparse).max()) * block
@@ -616,7 +617,9 @@ def _train(
     opt = _adam([W, b], cfg.lr, lr_t)
     sampler = _Sampler(cfg, prob, cfg.batch_size, gen, sampler_kind)
     manual: _ManualGrad | _CompiledGrad | None = None
-    if sampler.kernel is not None:  # CPU: the compiled gradient
+    if dev.type == "cpu" and sampler_kind != "torch":
+        # the compiled gradient, on the compiled sampler's batches or (for
+        # correlated and anticorrelated sets) torch's
         manual = _CompiledGrad(inst, cfg.batch_size, n, m, imp, relu=cfg.model != "linear",
                                hidden_relu=cfg.model == "neuron", bounds=sampler.bounds)
     elif sampler.simple:

@@ -72,6 +72,30 @@ def test_correlated_and_anticorrelated_sets():
     assert x[:, 4].mean() == pytest.approx(0.2, abs=0.02)
 
 
+@pytest.mark.parametrize("model", ["relu", "neuron"])
+def test_sets_train_with_the_compiled_gradient_on_cpu(model, monkeypatch):
+    """Correlated and anticorrelated sets: on CPU the batches come from torch's
+    generator (with either sampler setting) and the step takes the compiled
+    gradient, except with sampler="torch", the GPU's path (autograd). The same
+    batches, so the two trainings agree to float32 rounding."""
+    cfg = ToyConfig.sweep(6, 2, density=[0.3, 0.05], correlated_sets=(2,), anticorrelated_sets=(2,),
+                          steps=60, batch_size=96, n_seeds=2, model=model)
+    made: list[str] = []
+    real = engine._CompiledGrad.__init__
+
+    def spy(self, *args, **kwargs):
+        made.append("compiled")
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(engine._CompiledGrad, "__init__", spy)
+    compiled = train(cfg, seed=3)
+    assert made == ["compiled"]
+    reference = train(cfg, seed=3, sampler="torch")
+    assert made == ["compiled"]  # the GPU's path: autograd
+    np.testing.assert_allclose(compiled.W, reference.W, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(compiled.final_loss, reference.final_loss, rtol=1e-4)
+
+
 @pytest.mark.parametrize("model", ["relu", "linear", "neuron"])
 def test_manual_gradient_matches_autograd(model):
     torch.manual_seed(0)
