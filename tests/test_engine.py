@@ -120,8 +120,8 @@ def test_manual_gradient_matches_autograd(model):
 def test_compiled_gradient_matches_autograd(model, inst, batch, n):
     """The CPU's compiled kernels (float32, two lanes) against autograd in
     float64: by features (rows four at a time; 37 rows leave a padded block
-    in each lane) and, below BY_ROW_BELOW features, by row (300 rows: two
-    full blocks of 128 rows in one lane and a part in each)."""
+    in each lane) and, below BY_ROW_BELOW features, by row (300 rows: in
+    each lane of 150, a full block of 128 rows and a part)."""
     torch.manual_seed(1)
     m = 5
     W = torch.randn(inst, m, n) * 0.6
