@@ -229,9 +229,10 @@ def per_draw(draws: dict[str, Callable[[], torch.Tensor]], device: str, repeats:
     return best
 
 
-def time_gradients(cfg: ToyConfig, repeats: int) -> tuple[dict[str, float], int]:
-    """Seconds per gradient of one of ``cfg``'s batches from the compiled
-    kernel and from torch's products, and the threads train() gives them."""
+def gradient_inputs(cfg: ToyConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+                                             list[tuple[int, int]]]:
+    """One of ``cfg``'s batches and what a gradient of it takes: (importance,
+    x, W, b, the sampler's lanes of rows), W at its initial scale."""
     imp_np, prob_np = cfg.arrays()
     inst, n, m, batch = cfg.n_levels * cfg.n_seeds, cfg.n_features, cfg.n_hidden, cfg.batch_size
     imp = torch.tensor(imp_np, dtype=torch.float32).repeat_interleave(cfg.n_seeds, 0).unsqueeze(1)
@@ -239,10 +240,17 @@ def time_gradients(cfg: ToyConfig, repeats: int) -> tuple[dict[str, float], int]
     sampler = engine._Sampler(cfg, prob, batch, torch.Generator().manual_seed(0), "splitmix")
     x = sampler().clone()
     W = torch.randn(inst, m, n, generator=torch.Generator().manual_seed(1)) * math.sqrt(2 / (m + n))
-    b = torch.zeros(inst, n)
+    return imp, x, W, torch.zeros(inst, n), sampler.bounds
+
+
+def time_gradients(cfg: ToyConfig, repeats: int) -> tuple[dict[str, float], int]:
+    """Seconds per gradient of one of ``cfg``'s batches from the compiled
+    kernel and from torch's products, and the threads train() gives them."""
+    inst, n, m, batch = cfg.n_levels * cfg.n_seeds, cfg.n_features, cfg.n_hidden, cfg.batch_size
+    imp, x, W, b, bounds = gradient_inputs(cfg)
     hidden = cfg.model == "neuron"
     with engine._threads_for(inst * batch * n):
-        compiled = engine._CompiledGrad(inst, batch, n, m, imp, True, hidden, sampler.bounds)
+        compiled = engine._CompiledGrad(inst, batch, n, m, imp, True, hidden, bounds)
         products = engine._ManualGrad(inst, batch, n, m, imp, True, hidden)
 
         def run_compiled() -> torch.Tensor:
@@ -267,15 +275,10 @@ def kernel_crossover(repeats: int) -> None:
     print(f"{'n':>5} {'m':>4} {'by row':>8} {'by feature':>11}  chosen")
     for n, m in CROSSOVER_SHAPES:
         cfg = ToyConfig.sweep(n, m, density=[1.0, 0.3, 0.1, 0.03] * 3, batch_size=BATCH)
-        imp = torch.ones(12, 1, n)
-        prob = torch.tensor(cfg.arrays()[1], dtype=torch.float32).unsqueeze(1)
-        sampler = engine._Sampler(cfg, prob, BATCH, torch.Generator().manual_seed(0), "splitmix")
-        x = sampler().clone()
-        W = torch.randn(12, m, n, generator=torch.Generator().manual_seed(1)) * math.sqrt(2 / (m + n))
-        b = torch.zeros(12, n)
+        imp, x, W, b, bounds = gradient_inputs(cfg)
         draws: dict[str, Callable[[], torch.Tensor]] = {}
         for name, kernel in (("row", kernels.grad_by_row), ("feature", kernels.grad)):
-            grad = engine._CompiledGrad(12, BATCH, n, m, imp, True, False, sampler.bounds)
+            grad = engine._CompiledGrad(12, BATCH, n, m, imp, True, False, bounds)
             grad.kernel = kernel
 
             def run(grad: Any = grad, W: torch.Tensor = W, b: torch.Tensor = b, x: torch.Tensor = x) -> torch.Tensor:
