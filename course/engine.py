@@ -76,6 +76,10 @@ LANES = 2
 #: AMD EPYC: by row is about 3 times faster at n = 5 to 20 and 1.1 times at n = 48;
 #: from n = 64 by feature is faster (1.3 times at n = 100, 1.7 times at n = 200)
 BY_ROW_BELOW = 64
+#: below BY_ROW_BELOW features the compiled gradient draws the dense
+#: instances' rows itself instead of reading the sampler's batch (the same
+#: values; False for the side-by-side check and the benchmark)
+FUSED_DRAW = True
 
 
 def check_device(name: str) -> str:
@@ -319,6 +323,9 @@ class _Sampler:
             self.last = np.zeros((inst * LANES, int(mean + 8.0 * math.sqrt(mean)) + 64 if sparse.any() else 1),
                                  dtype=np.int64)
             self.nlast = np.zeros(inst * LANES, dtype=np.int64)  # the buffer starts zeroed
+            self.dense = self.inv_rate < 0
+            #: whether the dense instances are drawn here (False: by the gradient, see :meth:`fuse`)
+            self.draws_dense = True
         else:
             self.buf = torch.empty(inst, batch, n, device=prob.device)
 
@@ -335,10 +342,24 @@ class _Sampler:
             return x.relu_()
         inst, batch, n = self.np_buf.shape
         _on_lanes(self.kernel, [(self.flat, batch, n, self.neg_inv, self.inv_rate, self.scale, self.key, self.step,
-                                 lane, LANES, lo, hi, self.last, self.nlast)
+                                 lane, LANES, lo, hi, self.last, self.nlast, self.draws_dense)
                                 for lane, (lo, hi) in enumerate(self.bounds)], self.parallel)
         self.step += 1
         return x
+
+    def fuse(self) -> tuple[np.ndarray, np.uint64, np.ndarray] | None:
+        """Leave the dense instances' draw to the gradient: from now on a
+        batch holds only the sparse instances' rows. Returns the dense mask,
+        the key and the ``neg_inv`` the gradient draws with (:meth:`drawn_step`
+        gives the step), or None where this sampler is not the compiled one."""
+        if self.kernel is None or not self.simple:
+            return None
+        self.draws_dense = False
+        return self.dense, self.key, self.neg_inv
+
+    def drawn_step(self) -> int:
+        """The step whose batch the last call returned."""
+        return self.step - 1
 
     def _with_sets(self) -> torch.Tensor:
         inst, batch, n = self.buf.shape
@@ -517,6 +538,26 @@ class _CompiledGrad:
         self.relu = relu
         self.hidden_relu = hidden_relu
         self.parallel = torch.get_num_threads() > 1
+        self._kernels = kernels
+        # what grad_by_row draws itself (nothing until :meth:`draw_from`)
+        self.source: _Sampler | None = None
+        self.drawn = np.zeros(inst, dtype=np.bool_)
+        self.key = np.uint64(0)
+        self.neg_inv = np.zeros((inst, n), dtype=np.float32)
+
+    def draw_from(self, sampler: _Sampler) -> bool:
+        """Draw the dense instances' rows inside the gradient, where the kernel
+        is :func:`~course.kernels.grad_by_row` and ``sampler`` the compiled one:
+        the same values, but their batch is neither written nor read. True if
+        the gradient now draws them."""
+        if self.kernel is not self._kernels.grad_by_row:
+            return False
+        fused = sampler.fuse()
+        if fused is None:
+            return False
+        self.drawn, self.key, self.neg_inv = fused
+        self.source = sampler
+        return True
 
     def __call__(self, W: torch.Tensor, b: torch.Tensor, x: torch.Tensor, want_loss: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         dW, db, loss = self.dW, self.db, self.loss
@@ -524,7 +565,13 @@ class _CompiledGrad:
         db.fill(0.0)
         loss.fill(0.0)
         Wn, bn, xn = W.detach().numpy(), b.detach().numpy(), x.numpy()
-        _on_lanes(self.kernel, [(xn, Wn, bn, self.coef, lo, hi, self.relu, self.hidden_relu, dW[lane], db[lane], loss[lane])
+        if self.kernel is self._kernels.grad_by_row:
+            step = self.source.drawn_step() if self.source is not None else 0
+            extra: tuple[Any, ...] = (self.drawn, self.key, step, self.neg_inv)
+        else:
+            extra = ()
+        _on_lanes(self.kernel, [(xn, Wn, bn, self.coef, lo, hi, self.relu, self.hidden_relu, dW[lane], db[lane], loss[lane],
+                                 *extra)
                                 for lane, (lo, hi) in enumerate(self.bounds)], self.parallel)
         for lane in range(1, len(self.bounds)):
             dW[0] += dW[lane]
@@ -622,6 +669,8 @@ def _train(
         # correlated and anticorrelated sets) torch's
         manual = _CompiledGrad(inst, cfg.batch_size, n, m, imp, relu=cfg.model != "linear",
                                hidden_relu=cfg.model == "neuron", bounds=sampler.bounds)
+        if FUSED_DRAW:
+            manual.draw_from(sampler)
     elif sampler.simple:
         manual = _ManualGrad(inst, cfg.batch_size, n, m, imp, relu=cfg.model != "linear",
                              hidden_relu=cfg.model == "neuron")

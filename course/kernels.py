@@ -13,7 +13,9 @@ Flood, "Fast splittable pseudorandom number generators", 2014; Java's
 SplittableRandom). A value depends only on its key and counter, so a batch is
 the same whichever thread draws which part of it, and each part is drawn
 without drawing what comes before it. One 64-bit value gives two entries of
-a dense row (24 bits each), in a loop the compiler vectorises.
+a dense row (24 bits each), in a loop the compiler vectorises. For models
+with few features :func:`grad_by_row` draws its dense rows itself
+(:func:`draw_block`, the same values), so their batch is never stored.
 
 Counters (each used once per key; γ is odd, so distinct counters give
 distinct SplitMix64 states):
@@ -79,6 +81,7 @@ def fill(
     hi: int,
     last: np.ndarray,
     nlast: np.ndarray,
+    dense: bool,
 ) -> None:  # pragma: no cover - compiled
     """Draw rows ``lo:hi`` of every instance of step ``step`` into ``flat``,
     the (I, B, n) float32 batch flattened. x = 0 with probability 1 − p,
@@ -94,6 +97,9 @@ def fill(
     written last time (``last[k, :nlast[k]]`` for k = i · lanes + lane) are
     zeroed first; a walk longer than ``last`` holds sets ``nlast[k] = −1``,
     and the next draw zeroes its whole block instead.
+
+    With ``dense`` false the dense instances are skipped (their rows stay
+    as they were): :func:`grad_by_row` draws them itself.
     """
     inst = neg_inv.shape[0]
     pairs = (n + 1) // 2
@@ -101,6 +107,8 @@ def fill(
     cap = last.shape[1]
     for i in range(inst):
         if inv_rate[i] < 0:
+            if not dense:
+                continue
             row_neg = neg_inv[i]
             for r in range(lo, hi):
                 c0 = np.uint64(((step * inst + i) * batch + r) * pairs + 1)
@@ -300,6 +308,42 @@ def _combine(a: np.ndarray, src: np.ndarray, out: np.ndarray, rows: int, init: n
         k += 1
 
 
+@njit(nogil=True, fastmath=False, cache=True)  # said, or numba gives it its caller's fast-math
+def draw_block(
+    xt: np.ndarray, key: np.uint64, step: int, inst: int, i: int, batch: int, r0: int, rows: int,
+    row_neg: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Draw rows ``r0:r0 + rows`` of dense instance ``i`` of step ``step``
+    straight into the (feature, row) block ``xt``: the same counters and the
+    same float32 arithmetic as :func:`fill`, so the same values, the rows now
+    the vector axis. (Compiled apart, without fast-math: contracting
+    1 + u · neg into one fused multiply-add would change the last bit.)"""
+    n = row_neg.shape[0]
+    pairs = (n + 1) // 2
+    one, zero = np.float32(1.0), np.float32(0.0)
+    stride = np.uint64(pairs)
+    for j in range((n + 1) // 2):
+        c0 = np.uint64(((step * inst + i) * batch + r0) * pairs + 1 + j)
+        xa = xt[2 * j]
+        na = row_neg[2 * j]
+        if 2 * j + 1 < n:
+            xb = xt[2 * j + 1]
+            nb = row_neg[2 * j + 1]
+            for r in range(rows):
+                z = _mix(key + (c0 + np.uint64(r) * stride) * GAMMA)
+                u0 = np.float32(z >> np.uint64(40)) * _U24
+                u1 = np.float32((z >> np.uint64(8)) & np.uint64(0xFFFFFF)) * _U24
+                a = one + u0 * na
+                bb = one + u1 * nb
+                xa[r] = a if a > zero else zero
+                xb[r] = bb if bb > zero else zero
+        else:
+            for r in range(rows):
+                z = _mix(key + (c0 + np.uint64(r) * stride) * GAMMA)
+                a = one + np.float32(z >> np.uint64(40)) * _U24 * na
+                xa[r] = a if a > zero else zero
+
+
 @njit(nogil=True, fastmath={"reassoc", "contract", "nsz"}, cache=True)
 def grad_by_row(
     x: np.ndarray,
@@ -313,6 +357,10 @@ def grad_by_row(
     dW: np.ndarray,
     db: np.ndarray,
     loss: np.ndarray,
+    drawn: np.ndarray,
+    key: np.uint64,
+    step: int,
+    neg_inv: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """:func:`grad` for models with few features, the rows the vector axis.
 
@@ -323,8 +371,13 @@ def grad_by_row(
     four hidden units a pass, and each entry of dW a sum over the rows. A
     feature count too small to fill a vector (the neuron model's n = 10)
     leaves no lanes idle, whatever the number of instances.
+
+    An instance with ``drawn[i]`` true is not read from ``x``: its block is
+    drawn in place (:func:`draw_block`) with the dense sampler's key, step
+    and ``neg_inv``, the values :func:`fill` would have written. The batch
+    of a dense instance is then neither written nor read.
     """
-    inst, _, n = x.shape
+    inst, batch, n = x.shape
     m = W.shape[1]
     zero = np.float32(0.0)
     xt = np.zeros((n, ROWS), dtype=np.float32)
@@ -336,10 +389,13 @@ def grad_by_row(
         total = zero
         for r0 in range(lo, hi, ROWS):
             rows = min(ROWS, hi - r0)
-            for r in range(rows):
-                xr = x[i, r0 + r]
-                for k in range(n):
-                    xt[k, r] = xr[k]
+            if drawn[i]:
+                draw_block(xt, key, step, inst, i, batch, r0, rows, neg_inv[i])
+            else:
+                for r in range(rows):
+                    xr = x[i, r0 + r]
+                    for k in range(n):
+                        xt[k, r] = xr[k]
             for j in range(m):  # h = W x
                 hj = h[j]
                 _combine(Wi[j], xt, hj, rows, zero)
