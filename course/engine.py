@@ -78,7 +78,8 @@ LANES = 2
 BY_ROW_BELOW = 64
 #: below BY_ROW_BELOW features the compiled gradient draws the dense
 #: instances' rows itself instead of reading the sampler's batch (the same
-#: values; False for the side-by-side check and the benchmark)
+#: values, bit for bit; False: the sampler draws every batch, as the test
+#: that compares the two does)
 FUSED_DRAW = True
 
 
@@ -518,7 +519,8 @@ class _CompiledGrad:
     vectorised over the rows. Each of the sampler's lanes of rows adds into a
     gradient of its own (on the lane threads when torch has more than one),
     and the lanes are summed in a fixed order, so one thread or two give the
-    same result.
+    same result. After :meth:`draw_from` the by-row kernel draws the dense
+    instances' rows itself, and reads only the sparse ones from the batch.
     """
 
     def __init__(self, inst: int, batch: int, n: int, m: int, imp: torch.Tensor, relu: bool,
