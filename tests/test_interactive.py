@@ -203,6 +203,10 @@ def _engine_run(n: int, steps: int, batch: int, lr: float, density: float, decay
                 return torch.from_numpy(batches[self.i - 1]).reshape(self.shape).clone()
             return torch.zeros(self.shape)  # the evaluation after training: not compared
 
+        def fuse(self) -> None:
+            """Given batches: the gradient reads them, it draws nothing itself."""
+            return None
+
     saved = engine._Sampler
     engine._Sampler = Fixed  # type: ignore[misc, assignment]
     try:
