@@ -316,8 +316,9 @@ def draw_block(
     """Draw rows ``r0:r0 + rows`` of dense instance ``i`` of step ``step``
     straight into the (feature, row) block ``xt``: the same counters and the
     same float32 arithmetic as :func:`fill`, so the same values, the rows now
-    the vector axis. (Compiled apart, without fast-math: contracting
-    1 + u · neg into one fused multiply-add would change the last bit.)"""
+    the vector axis. (Its ``fastmath=False`` is said outright: numba would
+    otherwise compile it with :func:`grad_by_row`'s fast-math, and contracting
+    1 + u · neg into one fused multiply-add changes the last bit.)"""
     n = row_neg.shape[0]
     pairs = (n + 1) // 2
     one, zero = np.float32(1.0), np.float32(0.0)
