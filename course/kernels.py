@@ -167,9 +167,30 @@ def fill(
 def _four_rows_times(
     W: np.ndarray, r0: np.ndarray, r1: np.ndarray, r2: np.ndarray, r3: np.ndarray, out: np.ndarray
 ) -> None:  # pragma: no cover - compiled
-    """out[:, j] = W[j] · r for four rows r, one pass over each row of W."""
+    """out[:, j] = W[j] · r for four rows r, two rows of W a pass (each load of
+    a row's entry serves eight products)."""
     zero = np.float32(0.0)
-    for j in range(W.shape[0]):
+    m = W.shape[0]
+    j = 0
+    while j + 2 <= m:
+        w, v = W[j], W[j + 1]
+        a0 = a1 = a2 = a3 = zero
+        c0 = c1 = c2 = c3 = zero
+        for k in range(W.shape[1]):
+            wk, vk = w[k], v[k]
+            x0, x1, x2, x3 = r0[k], r1[k], r2[k], r3[k]
+            a0 += x0 * wk
+            a1 += x1 * wk
+            a2 += x2 * wk
+            a3 += x3 * wk
+            c0 += x0 * vk
+            c1 += x1 * vk
+            c2 += x2 * vk
+            c3 += x3 * vk
+        out[0, j], out[1, j], out[2, j], out[3, j] = a0, a1, a2, a3
+        out[0, j + 1], out[1, j + 1], out[2, j + 1], out[3, j + 1] = c0, c1, c2, c3
+        j += 2
+    while j < m:
         w = W[j]
         a0 = a1 = a2 = a3 = zero
         for k in range(W.shape[1]):
@@ -178,6 +199,7 @@ def _four_rows_times(
             a2 += r2[k] * w[k]
             a3 += r3[k] * w[k]
         out[0, j], out[1, j], out[2, j], out[3, j] = a0, a1, a2, a3
+        j += 1
 
 
 @njit(nogil=True, fastmath={"reassoc", "contract", "nsz"}, cache=True)
@@ -206,9 +228,12 @@ def grad(
 
     The rows go four at a time through all five products while they sit in
     the L1 cache, so the (I, B, n) tensors are read once and nothing of their
-    size is written; each inner loop runs over the features and vectorises,
-    with four rows (or four hidden units) per load of a row of W or dW. The
-    last rows of a range are padded with zero rows whose gradient is zeroed.
+    size is written; each inner loop runs over the features and vectorises.
+    A load serves several products: W x and W g take two rows of W a pass
+    against the four rows, z = Wᵀ h + b four hidden units against the four
+    rows, and dW += h gᵀ + (W g) xᵀ eight products per load and store of a
+    row of dW. The last rows of a range are padded with zero rows whose
+    gradient is zeroed.
     """
     inst, _, n = x.shape
     m = W.shape[1]
@@ -232,25 +257,40 @@ def grad(
                     for j in range(m):
                         if h[rr, j] < zero:
                             h[rr, j] = zero
+            # z = Wᵀ h + b: four rows and four hidden units a pass
+            g0, g1, g2, g3 = g[0], g[1], g[2], g[3]
+            g0[:] = bi
+            g1[:] = bi
+            g2[:] = bi
+            g3[:] = bi
+            j = 0
+            while j + 4 <= m:
+                w0, w1, w2, w3 = Wi[j], Wi[j + 1], Wi[j + 2], Wi[j + 3]
+                p0, p1, p2, p3 = h[0, j], h[0, j + 1], h[0, j + 2], h[0, j + 3]
+                q0, q1, q2, q3 = h[1, j], h[1, j + 1], h[1, j + 2], h[1, j + 3]
+                s0, s1, s2, s3 = h[2, j], h[2, j + 1], h[2, j + 2], h[2, j + 3]
+                t0, t1, t2, t3 = h[3, j], h[3, j + 1], h[3, j + 2], h[3, j + 3]
+                for k in range(n):
+                    a0, a1, a2, a3 = w0[k], w1[k], w2[k], w3[k]
+                    g0[k] += p0 * a0 + p1 * a1 + p2 * a2 + p3 * a3
+                    g1[k] += q0 * a0 + q1 * a1 + q2 * a2 + q3 * a3
+                    g2[k] += s0 * a0 + s1 * a1 + s2 * a2 + s3 * a3
+                    g3[k] += t0 * a0 + t1 * a1 + t2 * a2 + t3 * a3
+                j += 4
+            while j < m:
+                w0 = Wi[j]
+                p0, q0, s0, t0 = h[0, j], h[1, j], h[2, j], h[3, j]
+                for k in range(n):
+                    g0[k] += p0 * w0[k]
+                    g1[k] += q0 * w0[k]
+                    g2[k] += s0 * w0[k]
+                    g3[k] += t0 * w0[k]
+                j += 1
             for rr in range(4):
                 gr = g[rr]
                 if rr >= rows:
                     gr[:] = zero
                     continue
-                # z = Wᵀ h + b, four hidden units a pass
-                gr[:] = bi
-                j = 0
-                while j + 4 <= m:
-                    w0, w1, w2, w3 = Wi[j], Wi[j + 1], Wi[j + 2], Wi[j + 3]
-                    h0, h1, h2, h3 = h[rr, j], h[rr, j + 1], h[rr, j + 2], h[rr, j + 3]
-                    for k in range(n):
-                        gr[k] += h0 * w0[k] + h1 * w1[k] + h2 * w2[k] + h3 * w3[k]
-                    j += 4
-                while j < m:
-                    w0, h0 = Wi[j], h[rr, j]
-                    for k in range(n):
-                        gr[k] += h0 * w0[k]
-                    j += 1
                 # the error, the loss and g
                 xr = x[i, r0 + rr]
                 s = zero
