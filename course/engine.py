@@ -76,10 +76,10 @@ LANES = 2
 #: AMD EPYC: by row is about 3 times faster at n = 5 to 20 and 1.1 times at n = 48;
 #: from n = 64 by feature is faster (1.3 times at n = 100, 1.7 times at n = 200)
 BY_ROW_BELOW = 64
-#: below BY_ROW_BELOW features the compiled gradient draws the dense
-#: instances' rows itself instead of reading the sampler's batch (the same
-#: values, bit for bit; False: the sampler draws every batch, as the test
-#: that compares the two does)
+#: the compiled gradient (either kernel) draws the dense instances' rows
+#: itself instead of reading the sampler's batch (the same values, bit for
+#: bit; False: the sampler draws every batch, as the test that compares the
+#: two does)
 FUSED_DRAW = True
 
 
@@ -519,7 +519,7 @@ class _CompiledGrad:
     vectorised over the rows. Each of the sampler's lanes of rows adds into a
     gradient of its own (on the lane threads when torch has more than one),
     and the lanes are summed in a fixed order, so one thread or two give the
-    same result. After :meth:`draw_from` the by-row kernel draws the dense
+    same result. After :meth:`draw_from` the kernel draws the dense
     instances' rows itself, and reads only the sparse ones from the batch.
     """
 
@@ -540,20 +540,16 @@ class _CompiledGrad:
         self.relu = relu
         self.hidden_relu = hidden_relu
         self.parallel = torch.get_num_threads() > 1
-        self._kernels = kernels
-        # what grad_by_row draws itself (nothing until :meth:`draw_from`)
+        # what the kernel draws itself (nothing until :meth:`draw_from`)
         self.source: _Sampler | None = None
         self.drawn = np.zeros(inst, dtype=np.bool_)
         self.key = np.uint64(0)
         self.neg_inv = np.zeros((inst, n), dtype=np.float32)
 
     def draw_from(self, sampler: _Sampler) -> bool:
-        """Draw the dense instances' rows inside the gradient, where the kernel
-        is :func:`~course.kernels.grad_by_row` and ``sampler`` the compiled one:
-        the same values, but their batch is neither written nor read. True if
-        the gradient now draws them."""
-        if self.kernel is not self._kernels.grad_by_row:
-            return False
+        """Draw the dense instances' rows inside the gradient, where ``sampler``
+        is the compiled one: the same values, but their batch is neither
+        written nor read. True if the gradient now draws them."""
         fused = sampler.fuse()
         if fused is None:
             return False
@@ -567,13 +563,9 @@ class _CompiledGrad:
         db.fill(0.0)
         loss.fill(0.0)
         Wn, bn, xn = W.detach().numpy(), b.detach().numpy(), x.numpy()
-        if self.kernel is self._kernels.grad_by_row:
-            step = self.source.drawn_step() if self.source is not None else 0
-            extra: tuple[Any, ...] = (self.drawn, self.key, step, self.neg_inv)
-        else:
-            extra = ()
+        step = self.source.drawn_step() if self.source is not None else 0
         _on_lanes(self.kernel, [(xn, Wn, bn, self.coef, lo, hi, self.relu, self.hidden_relu, dW[lane], db[lane], loss[lane],
-                                 *extra)
+                                 self.drawn, self.key, step, self.neg_inv)
                                 for lane, (lo, hi) in enumerate(self.bounds)], self.parallel)
         for lane in range(1, len(self.bounds)):
             dW[0] += dW[lane]

@@ -65,6 +65,27 @@ def bits(key: np.uint64, counters: np.ndarray) -> np.ndarray:  # pragma: no cove
     return out
 
 
+@njit(inline="always")
+def _dense_row(row: np.ndarray, key: np.uint64, c0: np.uint64, row_neg: np.ndarray) -> None:  # pragma: no cover - compiled
+    """One dense row, its pairs at counters c0, c0 + 1, ...: x = max(0, 1 + u · neg)
+    per entry. Inlined, so it takes its caller's fast-math: only callers
+    without it (:func:`fill`, :func:`draw_rows`) may use it."""
+    n = row.shape[0]
+    one, zero = np.float32(1.0), np.float32(0.0)
+    for j in range(n // 2):
+        z = _mix(key + (c0 + np.uint64(j)) * GAMMA)
+        u0 = np.float32(z >> np.uint64(40)) * _U24
+        u1 = np.float32((z >> np.uint64(8)) & np.uint64(0xFFFFFF)) * _U24
+        a = one + u0 * row_neg[2 * j]
+        b = one + u1 * row_neg[2 * j + 1]
+        row[2 * j] = a if a > zero else zero
+        row[2 * j + 1] = b if b > zero else zero
+    if n % 2:
+        z = _mix(key + (c0 + np.uint64(n // 2)) * GAMMA)
+        a = one + np.float32(z >> np.uint64(40)) * _U24 * row_neg[n - 1]
+        row[n - 1] = a if a > zero else zero
+
+
 @njit(nogil=True, cache=True)
 def fill(
     flat: np.ndarray,
@@ -99,7 +120,7 @@ def fill(
     and the next draw zeroes its whole block instead.
 
     With ``dense`` false the dense instances are skipped (their rows stay
-    as they were): :func:`grad_by_row` draws them itself.
+    as they were): the gradient (:func:`grad`, :func:`grad_by_row`) draws them itself.
     """
     inst = neg_inv.shape[0]
     pairs = (n + 1) // 2
@@ -111,21 +132,9 @@ def fill(
                 continue
             row_neg = neg_inv[i]
             for r in range(lo, hi):
-                c0 = np.uint64(((step * inst + i) * batch + r) * pairs + 1)
                 off = (i * batch + r) * n
-                row = flat[off : off + n]  # a view: indices from 0 keep the loop vectorised
-                for j in range(n // 2):
-                    z = _mix(key + (c0 + np.uint64(j)) * GAMMA)
-                    u0 = np.float32(z >> np.uint64(40)) * _U24
-                    u1 = np.float32((z >> np.uint64(8)) & np.uint64(0xFFFFFF)) * _U24
-                    a = one + u0 * row_neg[2 * j]
-                    b = one + u1 * row_neg[2 * j + 1]
-                    row[2 * j] = a if a > zero else zero
-                    row[2 * j + 1] = b if b > zero else zero
-                if n % 2:
-                    z = _mix(key + (c0 + np.uint64(n // 2)) * GAMMA)
-                    a = one + np.float32(z >> np.uint64(40)) * _U24 * row_neg[n - 1]
-                    row[n - 1] = a if a > zero else zero
+                # a view: indices from 0 keep the loop vectorised
+                _dense_row(flat[off : off + n], key, np.uint64(((step * inst + i) * batch + r) * pairs + 1), row_neg)
             continue
         base = (i * batch + lo) * n
         size = (hi - lo) * n
@@ -161,6 +170,20 @@ def fill(
                 last[k, count] = pos
             count += 1
         nlast[k] = count if count <= cap else -1
+
+
+@njit(nogil=True, fastmath=False, cache=True)  # said, or numba gives it its caller's fast-math
+def draw_rows(
+    xd: np.ndarray, key: np.uint64, step: int, inst: int, i: int, batch: int, r0: int, rows: int,
+    row_neg: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Draw rows ``r0:r0 + rows`` of dense instance ``i`` of step ``step``
+    into ``xd[:rows]``, as :func:`fill` draws them (the same helper, so the
+    same values): :func:`grad`'s own draw. Like :func:`draw_block` it says
+    ``fastmath=False`` outright."""
+    pairs = (row_neg.shape[0] + 1) // 2
+    for rr in range(rows):
+        _dense_row(xd[rr], key, np.uint64(((step * inst + i) * batch + r0 + rr) * pairs + 1), row_neg)
 
 
 @njit(inline="always")
@@ -215,6 +238,10 @@ def grad(
     dW: np.ndarray,
     db: np.ndarray,
     loss: np.ndarray,
+    drawn: np.ndarray,
+    key: np.uint64,
+    step: int,
+    neg_inv: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """Add rows ``lo:hi`` of every instance's loss gradient to ``dW``, ``db``
     and ``loss`` (twice the loss), float32 throughout.
@@ -234,6 +261,11 @@ def grad(
     rows, and dW += h gᵀ + (W g) xᵀ eight products per load and store of a
     row of dW. The last rows of a range are padded with zero rows whose
     gradient is zeroed.
+
+    An instance with ``drawn[i]`` true is not read from ``x``: its four rows
+    are drawn in place (:func:`draw_rows`) with the dense sampler's key, step
+    and ``neg_inv``, the values :func:`fill` would have written, so its batch
+    is neither written nor read.
     """
     inst, _, n = x.shape
     m = W.shape[1]
@@ -242,15 +274,25 @@ def grad(
     dh = np.zeros((4, m), dtype=np.float32)
     g = np.zeros((4, n), dtype=np.float32)
     pad = np.zeros(n, dtype=np.float32)
+    xd = np.zeros((4, n), dtype=np.float32)
+    batch = x.shape[1]
     for i in range(inst):
         Wi, bi, ci, dWi, dbi = W[i], b[i], c[i], dW[i], db[i]
         total = zero
         for r0 in range(lo, hi, 4):
             rows = min(4, hi - r0)
-            x0 = x[i, r0]
-            x1 = x[i, r0 + 1] if rows > 1 else pad
-            x2 = x[i, r0 + 2] if rows > 2 else pad
-            x3 = x[i, r0 + 3] if rows > 3 else pad
+            if drawn[i]:
+                draw_rows(xd, key, step, inst, i, batch, r0, rows, neg_inv[i])
+                x0 = xd[0]
+                x1 = xd[1] if rows > 1 else pad
+                x2 = xd[2] if rows > 2 else pad
+                x3 = xd[3] if rows > 3 else pad
+            else:
+                x0 = x[i, r0]
+                x1 = x[i, r0 + 1] if rows > 1 else pad
+                x2 = x[i, r0 + 2] if rows > 2 else pad
+                x3 = x[i, r0 + 3] if rows > 3 else pad
+            xs = (x0, x1, x2, x3)
             _four_rows_times(Wi, x0, x1, x2, x3, h)  # h = W x
             if hidden_relu:
                 for rr in range(4):
@@ -292,7 +334,7 @@ def grad(
                     gr[:] = zero
                     continue
                 # the error, the loss and g
-                xr = x[i, r0 + rr]
+                xr = xs[rr]
                 s = zero
                 for k in range(n):
                     zk = gr[k]

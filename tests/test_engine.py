@@ -98,14 +98,17 @@ def test_sets_train_with_the_compiled_gradient_on_cpu(model, monkeypatch):
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("model", ["relu", "neuron"])
-def test_the_fused_draw_trains_bit_for_bit_as_the_batch(model, threads, monkeypatch):
-    """Below BY_ROW_BELOW features the compiled gradient draws the dense
-    instances' rows itself (the sparse ones still come from the sampler's
-    batch): the same counters and the same float32 arithmetic as the
-    sampler, so training is bit-for-bit what it is with the batch drawn
-    first. Odd n leaves a lone entry per row, 300 rows a part block per lane."""
-    cfg = ToyConfig.sweep(7, 3, importance=0.9 ** np.arange(7), density=[1.0, 0.3, 0.01], steps=40,
-                          batch_size=300, n_seeds=2, model=model)
+@pytest.mark.parametrize("n", [7, 71])
+def test_the_fused_draw_trains_bit_for_bit_as_the_batch(n, model, threads, monkeypatch):
+    """The compiled gradient, by row (n = 7) or by feature (n = 71), draws
+    the dense instances' rows itself (the sparse ones still come from the
+    sampler's batch): the same counters and the same float32 arithmetic as
+    the sampler, so training is bit-for-bit what it is with the batch drawn
+    first. Odd n leaves a lone entry per row, 302 rows a part block per lane
+    (of 128 rows by row, of 4 by feature)."""
+    assert (n < engine.BY_ROW_BELOW) == (n == 7)
+    cfg = ToyConfig.sweep(n, 3, importance=0.9 ** np.arange(n), density=[1.0, 0.3, 0.01], steps=40,
+                          batch_size=302, n_seeds=2, model=model)
     fused: list[bool] = []
     real = engine._CompiledGrad.draw_from
 
@@ -126,11 +129,12 @@ def test_the_fused_draw_trains_bit_for_bit_as_the_batch(model, threads, monkeypa
 
 
 def test_the_gradient_draws_only_on_the_compiled_sampler():
-    """No fused draw for the by-feature kernel or torch's batches."""
+    """No fused draw from torch's batches; either kernel draws from the compiled sampler's."""
     imp = torch.ones(2, 1, 70)
     wide = _CompiledGrad(2, 8, 70, 5, imp, relu=True, hidden_relu=False, bounds=[(0, 4), (4, 8)])
     cfg = ToyConfig.sweep(70, 5, density=[1.0, 0.5], batch_size=8)
-    assert not wide.draw_from(engine._Sampler(cfg, torch.ones(2, 1, 70), 8, torch.Generator()))
+    assert not wide.draw_from(engine._Sampler(cfg, torch.ones(2, 1, 70), 8, torch.Generator(), "torch"))
+    assert wide.draw_from(engine._Sampler(cfg, torch.ones(2, 1, 70), 8, torch.Generator()))
     narrow = _CompiledGrad(2, 8, 7, 3, imp[..., :7], relu=True, hidden_relu=False, bounds=[(0, 4), (4, 8)])
     cfg = ToyConfig.sweep(7, 3, density=[1.0, 0.5], batch_size=8)
     torch_batches = engine._Sampler(cfg, torch.ones(2, 1, 7), 8, torch.Generator(), "torch")
