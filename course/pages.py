@@ -74,9 +74,16 @@ def _attribution(plugin: PluginInfo) -> str:
 @functools.cache
 def own_distribution() -> str:
     """The name of the distribution that provides the ``course`` package
-    (looked up once: scanning every installed distribution takes a while)."""
+    (looked up once). The distributions that list their packages in
+    ``top_level.txt`` are read first, which takes a hundredth of a second;
+    only if none lists ``course`` is every distribution's file list read
+    (``packages_distributions``, a third of a warm build's second)."""
     import importlib.metadata as md
 
+    for dist in md.distributions():
+        top = dist.read_text("top_level.txt")
+        if top and "course" in top.split():
+            return str(dist.metadata["Name"])
     names = md.packages_distributions().get("course", [])
     return names[0] if names else ""
 

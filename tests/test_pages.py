@@ -82,6 +82,51 @@ def test_roadmap_without_entries_says_so(no_installed_plugins):
     assert "No plugin has registered a future section yet." in pages.roadmap(load())
 
 
+def test_the_courses_own_distribution_is_found_the_quick_way_and_the_slow(monkeypatch):
+    """Read from top_level.txt, without scanning every distribution's files, it
+    is the distribution packages_distributions names; where no distribution
+    has a top_level.txt, the answer is packages_distributions' own."""
+    import importlib.metadata as md
+
+    slow = md.packages_distributions().get("course", [""])[0]
+    assert slow
+    real_scan, real_dists = md.packages_distributions, md.distributions
+
+    def no_scan():
+        raise AssertionError("scanned every distribution")
+
+    pages.own_distribution.cache_clear()
+    try:
+        monkeypatch.setattr(md, "packages_distributions", no_scan)
+        assert pages.own_distribution() == slow
+
+        class Bare:  # a distribution that does not list its packages
+            def __init__(self, dist):
+                self.dist = dist
+
+            def read_text(self, name):
+                return None if name == "top_level.txt" else self.dist.read_text(name)
+
+            def __getattr__(self, name):
+                return getattr(self.dist, name)
+
+        scanned = []
+
+        def scan():
+            scanned.append(real_scan())
+            return scanned[-1]
+
+        monkeypatch.setattr(md, "distributions", lambda: (Bare(d) for d in real_dists()))
+        monkeypatch.setattr(md, "packages_distributions", scan)
+        pages.own_distribution.cache_clear()
+        found = pages.own_distribution()
+        assert len(scanned) == 1
+        assert found == scanned[0].get("course", [""])[0]
+    finally:
+        monkeypatch.undo()
+        pages.own_distribution.cache_clear()
+
+
 @pytest.mark.parametrize(("titles", "expected"), [
     (["§5 A"], "section 5"),
     (["§5 A", "§7 B"], "sections 5 and 7"),
