@@ -12,6 +12,9 @@ Layout of ``cache_dir()``::
     templates/              compiled Jinja code of the words and pages
                             (course.words; named by the SHA-256 of the text,
                             its file name and the Jinja and Python versions)
+    notebooks/              the learner notebooks the build made (course.lab;
+                            named by the SHA-256 of notebook.py, the slug,
+                            course.lab's code and jupytext's and nbformat's versions)
 
 A key is the SHA-256 of everything an output depends on and nothing else.
 Each stage depends on the files it declares (:meth:`course.Concept.stage_files`:

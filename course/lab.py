@@ -15,11 +15,14 @@ meets each exercise empty and its check fails until it is done. A notebook reads
 the environment variable :data:`QUICK_ENV`: set to ``1``, it trains on the
 experiment's quick settings (what the tests run); otherwise on the chapter's own.
 
-A notebook keys no cache: editing ``notebook.py`` retrains nothing.
+A notebook keys no experiment, figure or video: editing ``notebook.py``
+retrains nothing. The build keeps each learner notebook it made in the
+cache's ``notebooks/`` folder, by the SHA-256 of its source.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from importlib import resources
@@ -179,20 +182,66 @@ def publish(concept: Concept, src: Path) -> str:
 
     from course.markup import render_template
 
-    if source(concept) is None:
+    path = source(concept)
+    if path is None:
         return ""
-    nb = notebook(concept)
+    text, exercises = _learner_text(path, concept.slug)
     name = file_name(concept)
     target = src / BOOK_FOLDER / name
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(dumps(nb), encoding="utf-8")
+    target.write_text(text, encoding="utf-8")
     depth = "../"  # chapters are src/concepts/SLUG.md
     link = Markup('<a class="course-notebook-download" href="{}" download>{}</a>').format(
         f"{depth}{BOOK_FOLDER}/{name}", name)
     template = resources.files("course").joinpath("templates/notebook-link.md.j2").read_text(encoding="utf-8")
-    exercises = sum(c.id.startswith("exercise-") for c in nb.cells)
     return render_template(template, "course/templates/notebook-link.md.j2", link=link, slug=concept.slug,
                            exercises=exercises)
+
+
+#: the folder of the cache (:func:`course.cache.cache_dir`) that keeps learner notebooks
+CACHE_DIR = "notebooks"
+
+
+def _learner_text(path: Path, slug: str) -> tuple[str, int]:
+    """The ``.ipynb`` text of the learner's notebook of ``path`` and its number
+    of exercises, from the cache's ``notebooks/`` folder when this source was
+    made into one before (a warm build then imports neither jupytext nor
+    nbformat). The file is named by the SHA-256 of the source, the slug, this
+    module's code and the versions of jupytext and nbformat, and written whole
+    or not at all; a malformed source is never stored, so its error is raised
+    on every build."""
+    import hashlib
+    import importlib.metadata as md
+    import json
+
+    from course.cache import cache_dir
+
+    versions = []
+    for dist in ("jupytext", "nbformat"):
+        try:
+            versions.append(md.version(dist))
+        except md.PackageNotFoundError:
+            versions.append("?")
+    parts = [path.read_text(encoding="utf-8"), slug, Path(__file__).read_text(encoding="utf-8"), versions]
+    stored = cache_dir() / CACHE_DIR / (hashlib.sha256(json.dumps(parts).encode()).hexdigest() + ".json")
+    try:
+        got = json.loads(stored.read_text(encoding="utf-8"))
+        if isinstance(got, dict) and isinstance(got.get("ipynb"), str) and isinstance(got.get("exercises"), int):
+            return got["ipynb"], got["exercises"]
+    except (OSError, ValueError):
+        pass
+    nb = learner_notebook(path, slug)
+    text = dumps(nb)
+    exercises = sum(c.id.startswith("exercise-") for c in nb.cells)
+    tmp = stored.with_name(f".{stored.name}.{os.getpid()}.tmp")
+    try:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"ipynb": text, "exercises": exercises}), encoding="utf-8")
+        os.replace(tmp, stored)
+    except OSError:  # a cache that cannot be written only costs the time
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return text, exercises
 
 
 def with_link(page: str, box: str) -> str:

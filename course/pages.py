@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from course.concept import PAPER_URL, PARTS, RoadmapEntry
 from course.plugins import concept_order
-from course.words import environment, plain, safe_url
+from course.words import compile_template, environment, plain, safe_url
 
 if TYPE_CHECKING:
     from course.chapters import ChapterOutput
@@ -100,7 +100,8 @@ def page_template(name: str, **context: Any) -> str:
     env = environment()
     env.filters.update(plain=plain, one_line=_one_line, and_list=_and, cell=_cell,
                        link=lambda text, url: _link(text, url))
-    template = env.from_string(text)
+    # compiled once and kept in the cache's templates/ folder, as the words are
+    template = compile_template(env, text, f"course_book/templates/{name}.md.j2")
     return template.render(paper=PAPER, **context).rstrip("\n") + "\n"
 
 

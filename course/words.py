@@ -159,7 +159,7 @@ def render_page(text: str, source: str = "<template>", **context: Any) -> str:
 
 def _render(env: SandboxedEnvironment, text: str, source: str, context: dict[str, Any]) -> str:
     try:
-        return str(_compile(env, text, source).render(**context))
+        return str(compile_template(env, text, source).render(**context))
     except jinja2.TemplateError as exc:
         raise WordsError(describe_error(exc, source, context)) from exc
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError) as exc:
@@ -173,8 +173,9 @@ _CODE: dict[tuple[str, str, bool], Any] = {}
 CODE_DIR = "templates"
 
 
-def _compile(env: SandboxedEnvironment, text: str, source: str) -> jinja2.Template:
-    """``text`` compiled under the file name ``source`` (errors then name its lines)."""
+def compile_template(env: SandboxedEnvironment, text: str, source: str) -> jinja2.Template:
+    """``text`` compiled under the file name ``source`` (errors then name its
+    lines), its code kept in memory and in the cache's ``templates/`` folder."""
     key = (text, source, bool(env.autoescape))
     code = _CODE.get(key)
     if code is None:
@@ -238,13 +239,13 @@ class Words:
         self._text = text
         self._env = environment()
         try:
-            self._template = _compile(self._env, text, source)
+            self._template = compile_template(self._env, text, source)
         except jinja2.TemplateSyntaxError as exc:
             raise WordsError(describe_error(exc, source, {})) from exc
         # what stands outside the blocks (macros, {% set %}), run before each
         # block so that blocks can share it; lines kept for error messages
         outside = _BLOCK.sub(lambda m: "\n" * m.group(0).count("\n"), text)
-        self._prelude = _compile(self._env, outside, source) if "{%" in outside else None
+        self._prelude = compile_template(self._env, outside, source) if "{%" in outside else None
 
     @classmethod
     def load(cls, path: Path) -> Words:

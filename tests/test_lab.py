@@ -268,6 +268,51 @@ def test_the_book_gets_each_notebook_and_a_box_linking_it(tmp_path: Path) -> Non
         assert not (tmp_path / "none").exists()
 
 
+def test_the_build_keeps_each_learner_notebook_it_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second publish of the same notebook.py reads the cached notebook
+    (nothing is converted); an edited source, a damaged cache file and a
+    malformed source are converted again, and a malformed one is never kept."""
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    real = plugins.load().get("superposition").concept
+
+    class Stub:  # a concept whose notebook.py is the test's own copy
+        slug = "superposition"
+
+        def source_dir(self) -> Path:
+            return tmp_path / "plugin"
+
+    (tmp_path / "plugin").mkdir()
+    source = tmp_path / "plugin" / lab.NOTEBOOK_FILE
+    source.write_text(lab.source(real).read_text(encoding="utf-8"), encoding="utf-8")
+    made: list[Path] = []
+    convert = lab.learner_notebook
+
+    def counted(path: Path, slug: str):
+        made.append(path)
+        return convert(path, slug)
+
+    monkeypatch.setattr(lab, "learner_notebook", counted)
+    written = tmp_path / "book" / "_static" / "notebooks" / "superposition.ipynb"
+    first = lab.publish(Stub(), tmp_path / "book")  # type: ignore[arg-type]
+    text = written.read_text(encoding="utf-8")
+    assert text == lab.dumps(lab.notebook(real)) and len(made) == 2  # the build's, and this check's
+    written.unlink()
+    assert lab.publish(Stub(), tmp_path / "book") == first  # type: ignore[arg-type]
+    assert written.read_text(encoding="utf-8") == text and len(made) == 2, "converted again"
+    (stored,) = (tmp_path / "cache" / lab.CACHE_DIR).iterdir()
+    stored.write_text("{not json", encoding="utf-8")
+    assert lab.publish(Stub(), tmp_path / "book") == first and len(made) == 3  # type: ignore[arg-type]
+    assert written.read_text(encoding="utf-8") == text
+    source.write_text(source.read_text(encoding="utf-8") + "\n# %%\nprint('one more cell')\n", encoding="utf-8")
+    lab.publish(Stub(), tmp_path / "book")  # type: ignore[arg-type]
+    assert len(made) == 4 and "one more cell" in written.read_text(encoding="utf-8")
+    source.write_text('# %% tags=["exercise"]\nx = ...\n', encoding="utf-8")
+    for _ in (1, 2):
+        with pytest.raises(lab.LabError, match="solution"):
+            lab.publish(Stub(), tmp_path / "book")  # type: ignore[arg-type]
+    assert len(made) == 6 and len(list((tmp_path / "cache" / lab.CACHE_DIR).iterdir())) == 2
+
+
 @pytest.mark.slow
 def test_every_chapter_with_a_notebook_links_it_in_the_built_book(built_book: Path) -> None:
     for slug in _with_notebooks():

@@ -370,7 +370,7 @@ def build(ctx: click.Context, out: Path, quality: str, download_quality: str | N
               help="The build folder to remove (one that `course build --out` wrote).")
 @click.option("--all", "all_", is_flag=True, help="Also drop the trained experiments (the next build retrains everything).")
 def clean(out: Path, all_: bool) -> None:
-    """Remove the build folder and the cached metrics, figures, videos and compiled templates.
+    """Remove the build folder and the cached metrics, figures, videos, compiled templates and notebooks.
 
     Only a folder that `course build` marked as its own is cleaned, and only
     what the build wrote there is removed: a file you put in it stays (and
@@ -379,6 +379,7 @@ def clean(out: Path, all_: bool) -> None:
     --out` folder are not touched.
     """
     from course import cache, outdir
+    from course.lab import CACHE_DIR as NOTEBOOKS
     from course.words import CODE_DIR
 
     def mb(n: int) -> str:
@@ -390,7 +391,7 @@ def clean(out: Path, all_: bool) -> None:
             click.echo(f"removed {out} ({mb(n)})" if not kept else
                        f"removed what the build wrote in {out} ({mb(n)}); kept {len(kept)} file(s) it did not "
                        f"write, such as {kept[0]}")
-        kinds = (*cache.KINDS, CODE_DIR) if all_ else ("analysis", "figures", "renders", CODE_DIR)
+        kinds = (*cache.KINDS, CODE_DIR, NOTEBOOKS) if all_ else ("analysis", "figures", "renders", CODE_DIR, NOTEBOOKS)
         for folder, n in cache.clean(kinds):
             click.echo(f"removed {folder} ({mb(n)})")
         swept = cache.sweep()
