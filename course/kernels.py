@@ -13,9 +13,10 @@ Flood, "Fast splittable pseudorandom number generators", 2014; Java's
 SplittableRandom). A value depends only on its key and counter, so a batch is
 the same whichever thread draws which part of it, and each part is drawn
 without drawing what comes before it. One 64-bit value gives two entries of
-a dense row (24 bits each), in a loop the compiler vectorises. For models
-with few features :func:`grad_by_row` draws its dense rows itself
-(:func:`draw_block`, the same values), so their batch is never stored.
+a dense row (24 bits each), in a loop the compiler vectorises. The gradient
+draws the dense instances' rows itself, with the same values (:func:`draw_block`
+for :func:`grad_by_row`, :func:`draw_rows` for :func:`grad`), so their batch
+is never stored.
 
 Counters (each used once per key; γ is odd, so distinct counters give
 distinct SplitMix64 states):
