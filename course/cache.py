@@ -194,6 +194,20 @@ def stage_digest(concept: Any, stage: str) -> str:
     return file_digest(concept.stage_files(stage))
 
 
+def keep(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all, for a cache that only
+    saves time (compiled templates, learner notebooks): if it cannot be
+    written, nothing is left behind and the build goes on."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
 def key(*parts: Any) -> str:
     """A stable hash of JSON-serialisable ``parts``."""
     blob = json.dumps(parts, sort_keys=True, default=str).encode()

@@ -22,7 +22,6 @@ cache's ``notebooks/`` folder, by the SHA-256 of its source.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 from importlib import resources
@@ -214,7 +213,7 @@ def _learner_text(path: Path, slug: str) -> tuple[str, int]:
     import importlib.metadata as md
     import json
 
-    from course.cache import cache_dir
+    from course.cache import cache_dir, keep
 
     versions = []
     for dist in ("jupytext", "nbformat"):
@@ -233,14 +232,7 @@ def _learner_text(path: Path, slug: str) -> tuple[str, int]:
     nb = learner_notebook(path, slug)
     text = dumps(nb)
     exercises = sum(c.id.startswith("exercise-") for c in nb.cells)
-    tmp = stored.with_name(f".{stored.name}.{os.getpid()}.tmp")
-    try:
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"ipynb": text, "exercises": exercises}), encoding="utf-8")
-        os.replace(tmp, stored)
-    except OSError:  # a cache that cannot be written only costs the time
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    keep(stored, json.dumps({"ipynb": text, "exercises": exercises}).encode("utf-8"))
     return text, exercises
 
 

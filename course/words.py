@@ -28,12 +28,10 @@ rewrites pages and captions files only.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import html
 import json
 import marshal
-import os
 import re
 import sys
 import types
@@ -191,7 +189,7 @@ def _stored_code(env: SandboxedEnvironment, text: str, source: str) -> Any:
     environment's settings and the Jinja and Python versions, and written
     whole or not at all; one that cannot be read back is compiled again, and
     a cache that cannot be written only costs the time."""
-    from course.cache import cache_dir
+    from course.cache import cache_dir, keep
 
     settings = [text, source, type(env).__name__, bool(env.autoescape), env.finalize is not None,
                 sorted(env.filters), sorted(env.tests), jinja2.__version__, sys.version]
@@ -203,14 +201,7 @@ def _stored_code(env: SandboxedEnvironment, text: str, source: str) -> Any:
     except (OSError, ValueError, EOFError, TypeError):
         pass
     code = env.compile(text, filename=source)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(marshal.dumps(code))
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    keep(path, marshal.dumps(code))
     return code
 
 
