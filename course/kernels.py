@@ -284,15 +284,13 @@ def grad(
             rows = min(4, hi - r0)
             if drawn[i]:
                 draw_rows(xd, key, step, inst, i, batch, r0, rows, neg_inv[i])
-                x0 = xd[0]
-                x1 = xd[1] if rows > 1 else pad
-                x2 = xd[2] if rows > 2 else pad
-                x3 = xd[3] if rows > 3 else pad
+                src, at = xd, 0
             else:
-                x0 = x[i, r0]
-                x1 = x[i, r0 + 1] if rows > 1 else pad
-                x2 = x[i, r0 + 2] if rows > 2 else pad
-                x3 = x[i, r0 + 3] if rows > 3 else pad
+                src, at = x[i], r0
+            x0 = src[at]
+            x1 = src[at + 1] if rows > 1 else pad
+            x2 = src[at + 2] if rows > 2 else pad
+            x3 = src[at + 3] if rows > 3 else pad
             xs = (x0, x1, x2, x3)
             _four_rows_times(Wi, x0, x1, x2, x3, h)  # h = W x
             if hidden_relu:
