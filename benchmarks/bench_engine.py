@@ -29,7 +29,10 @@ The last line is::
 where matmul_fraction is the rate at which the engine's training does the
 step's matrix-multiply work (5 products of 2·I·B·n·m FLOP per step, whether
 BLAS or the compiled kernel computes them) over the measured large-matmul
-FLOP/s (the best of three timed blocks). Timings only: nothing here asserts a
+FLOP/s (the best of three timed blocks). Beside it, the same five products
+alone through torch's BLAS at the benchmark's shapes, with nothing else of
+the step: how near that device's BLAS comes to its large-matmul rate at an
+inner dimension of m = 20. Timings only: nothing here asserts a
 speed.
 
 Run: python benchmarks/bench_engine.py [--device cpu|cuda] [--steps N] [--rounds R] [--threads T] [--quick]
@@ -201,6 +204,34 @@ def matmul_flops(device: str, size: int = 2048, repeats: int = 10, blocks: int =
         sync(device)
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 * repeats / best
+
+
+def products_flops(device: str, repeats: int = 20, blocks: int = 5) -> float:
+    """Achieved FLOP/s of the step's five batched products alone, at the
+    benchmark's shapes (I = N_LEVELS, B = BATCH, n = N_FEATURES, m = N_HIDDEN),
+    through torch's BLAS: h = x Wᵀ, z = h W, W g = g Wᵀ, hᵀ g and (W g)ᵀ x.
+    Over the large-matmul rate, it says what fraction BLAS itself reaches
+    on the step's shapes, with no draw, no elementwise pass and no Adam
+    around the products. The best of ``blocks`` timed blocks of each."""
+    i, b, n, m = N_LEVELS, BATCH, N_FEATURES, N_HIDDEN
+    x, g = torch.rand(i, b, n, device=device), torch.rand(i, b, n, device=device)
+    W, h = torch.rand(i, m, n, device=device), torch.rand(i, b, m, device=device)
+    products = [lambda: torch.bmm(x, W.transpose(1, 2)), lambda: torch.bmm(h, W),
+                lambda: torch.bmm(g, W.transpose(1, 2)), lambda: torch.bmm(h.transpose(1, 2), g),
+                lambda: torch.bmm(h.transpose(1, 2), x)]
+    total = 0.0
+    for product in products:
+        product()
+        best = math.inf
+        for _ in range(blocks):
+            sync(device)
+            start = time.perf_counter()
+            for _ in range(repeats):
+                product()
+            sync(device)
+            best = min(best, (time.perf_counter() - start) / repeats)
+        total += best
+    return 5 * 2 * i * b * n * m / total
 
 
 def timed(on: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> float:
@@ -379,6 +410,7 @@ def main() -> None:
         train(engine_config(5), device=device, cuda_graph=True)
         graph_s = timed(device, train, engine_config(steps), device=device, cuda_graph=True)
     peak = matmul_flops(device)
+    ceiling = products_flops(device)
 
     step_flops = 5 * 2 * N_LEVELS * BATCH * N_FEATURES * N_HIDDEN
     ref_sps, eng_sps = steps / ref_s, steps / eng_s
@@ -391,6 +423,8 @@ def main() -> None:
         print(f"engine, CUDA graph: {steps / graph_s:8.2f} steps/s  ({1000 * graph_s / steps:7.2f} ms/step)")
     print(f"large matmul: {peak / 1e9:.1f} GFLOP/s; engine training matmuls: "
           f"{step_flops * eng_sps / 1e9:.1f} GFLOP/s")
+    print(f"the step's five products alone (torch's BLAS, the benchmark's shapes): {ceiling / 1e9:.1f} GFLOP/s, "
+          f"a fraction of {ceiling / peak:.2f} with nothing else of the step")
 
     if not cuda:
         gradient_table(repeats, args.neuron_seeds)
