@@ -259,9 +259,9 @@ def grad(
     size is written; each inner loop runs over the features and vectorises.
     A load serves several products: W x and W g take two rows of W a pass
     against the four rows, z = Wᵀ h + b four hidden units against the four
-    rows, and dW += h gᵀ + (W g) xᵀ eight products per load and store of a
-    row of dW. The last rows of a range are padded with zero rows whose
-    gradient is zeroed.
+    rows, and dW += h gᵀ + (W g) xᵀ two rows of dW against the four rows,
+    eight products per load and store of a row of dW. The last rows of a
+    range are padded with zero rows whose gradient is zeroed.
 
     An instance with ``drawn[i]`` true is not read from ``x``: its four rows
     are drawn in place (:func:`draw_rows`) with the dense sampler's key, step
@@ -351,8 +351,22 @@ def grad(
                     for j in range(m):
                         if h[rr, j] <= zero:
                             dh[rr, j] = zero
-            # dW += h gᵀ + (W g) xᵀ: eight products per load and store of a row of dW
-            for j in range(m):
+            # dW += h gᵀ + (W g) xᵀ: two rows of dW a pass, each load of g and x
+            # serving both, eight products per load and store of a row of dW
+            j = 0
+            while j + 2 <= m:
+                d, e = dWi[j], dWi[j + 1]
+                p0, p1, p2, p3 = h[0, j], h[1, j], h[2, j], h[3, j]
+                q0, q1, q2, q3 = dh[0, j], dh[1, j], dh[2, j], dh[3, j]
+                u0, u1, u2, u3 = h[0, j + 1], h[1, j + 1], h[2, j + 1], h[3, j + 1]
+                v0, v1, v2, v3 = dh[0, j + 1], dh[1, j + 1], dh[2, j + 1], dh[3, j + 1]
+                for k in range(n):
+                    a0, a1, a2, a3 = g0[k], g1[k], g2[k], g3[k]
+                    y0, y1, y2, y3 = x0[k], x1[k], x2[k], x3[k]
+                    d[k] += p0 * a0 + p1 * a1 + p2 * a2 + p3 * a3 + q0 * y0 + q1 * y1 + q2 * y2 + q3 * y3
+                    e[k] += u0 * a0 + u1 * a1 + u2 * a2 + u3 * a3 + v0 * y0 + v1 * y1 + v2 * y2 + v3 * y3
+                j += 2
+            while j < m:
                 d = dWi[j]
                 p0, p1, p2, p3 = h[0, j], h[1, j], h[2, j], h[3, j]
                 q0, q1, q2, q3 = dh[0, j], dh[1, j], dh[2, j], dh[3, j]
@@ -367,6 +381,7 @@ def grad(
                         + q2 * x2[k]
                         + q3 * x3[k]
                     )
+                j += 1
         loss[i] += total
 
 
