@@ -216,6 +216,7 @@ def products_flops(device: str, repeats: int = 20, blocks: int = 5) -> float:
     i, b, n, m = N_LEVELS, BATCH, N_FEATURES, N_HIDDEN
     x, g = torch.rand(i, b, n, device=device), torch.rand(i, b, n, device=device)
     W, h = torch.rand(i, m, n, device=device), torch.rand(i, b, m, device=device)
+    # h stands in for W g in the last product: the same shape, the same work
     products = [lambda: torch.bmm(x, W.transpose(1, 2)), lambda: torch.bmm(h, W),
                 lambda: torch.bmm(g, W.transpose(1, 2)), lambda: torch.bmm(h.transpose(1, 2), g),
                 lambda: torch.bmm(h.transpose(1, 2), x)]
