@@ -187,6 +187,21 @@ def neuron_config(steps: int, n_seeds: int) -> ToyConfig:
 # ------------------------------------------------------------------ timing
 
 
+def per_call(device: str, fn: Callable[[], Any], repeats: int, blocks: int) -> float:
+    """Seconds one call of ``fn`` takes on ``device``: after one untimed call,
+    the best of ``blocks`` timed blocks of ``repeats`` calls."""
+    fn()
+    best = math.inf
+    for _ in range(blocks):
+        sync(device)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        sync(device)
+        best = min(best, time.perf_counter() - start)
+    return best / repeats
+
+
 def matmul_flops(device: str, size: int = 2048, repeats: int = 10, blocks: int = 3) -> float:
     """Achieved FLOP/s of a large square float32 matmul on ``device``: the
     best of ``blocks`` timed blocks of ``repeats`` products."""
@@ -194,16 +209,7 @@ def matmul_flops(device: str, size: int = 2048, repeats: int = 10, blocks: int =
         size, repeats = 8192, 20
     a = torch.randn(size, size, device=device)
     b = torch.randn(size, size, device=device)
-    a @ b
-    best = math.inf
-    for _ in range(blocks):
-        sync(device)
-        start = time.perf_counter()
-        for _ in range(repeats):
-            a @ b
-        sync(device)
-        best = min(best, time.perf_counter() - start)
-    return 2 * size**3 * repeats / best
+    return 2 * size**3 / per_call(device, lambda: a @ b, repeats, blocks)
 
 
 def products_flops(device: str, repeats: int = 20, blocks: int = 5) -> float:
@@ -220,18 +226,7 @@ def products_flops(device: str, repeats: int = 20, blocks: int = 5) -> float:
     products = [lambda: torch.bmm(x, W.transpose(1, 2)), lambda: torch.bmm(h, W),
                 lambda: torch.bmm(g, W.transpose(1, 2)), lambda: torch.bmm(h.transpose(1, 2), g),
                 lambda: torch.bmm(h.transpose(1, 2), x)]
-    total = 0.0
-    for product in products:
-        product()
-        best = math.inf
-        for _ in range(blocks):
-            sync(device)
-            start = time.perf_counter()
-            for _ in range(repeats):
-                product()
-            sync(device)
-            best = min(best, (time.perf_counter() - start) / repeats)
-        total += best
+    total = sum(per_call(device, product, repeats, blocks) for product in products)
     return 5 * 2 * i * b * n * m / total
 
 
